@@ -1,0 +1,140 @@
+/* dhyve(8): parse bhyve's flags, build the machine, run it, serve the control socket, and exit
+ * with a status that says how the guest ended (bhyve's: 0 reset, 1 off, 2 halted, 3 triple
+ * fault, 4 error; (v<<1)|1 for isa-debug-exit; 128+N when stopped by signal N). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cli/control.h"
+#include "cli/control_cmds.h"
+#include "cli/machine.h"
+#include "cli/options.h"
+#include "vmm/vcpu.h"
+
+#define IDLE_CHECK_MS 500
+
+static int fail(const char *what, const char *why)
+{
+	fprintf(stderr, "dhyve: %s%s%s\n", what, what[0] ? ": " : "", why);
+	return VM_END_ERROR;
+}
+
+static uint64_t total_exits(struct machine *m)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < vm_ncpus(m->vm); i++) {
+		struct vcpu_stats st;
+		vcpu_read_stats(vm_vcpu(m->vm, i), &st);
+		for (unsigned k = 0; k < VMEXIT__COUNT; k++)
+			n += st.count[k];
+	}
+	return n;
+}
+
+/* Serves the control socket and signals until the VM ends. Returns the signal that stopped
+ * it, or 0. A VM that makes no exits for a while is checked for being dead-halted. */
+static int main_loop(struct machine *m, struct control *ctl, int sigfd)
+{
+	uint64_t last_exits = UINT64_MAX;
+	for (;;) {
+		struct pollfd fds[3] = {
+			{ .fd = vm_end_fd(m->vm), .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = ctl->listen_fd, .events = POLLIN },
+		};
+		int n = poll(fds, 3, IDLE_CHECK_MS);
+		if (n < 0 && errno != EINTR)
+			return 0;
+		if (fds[0].revents)
+			return 0;
+		if (fds[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+				char why[64];
+				snprintf(why, sizeof(why), "stopped by signal %s", strsignal((int)si.ssi_signo));
+				vm_request_end(m->vm, VM_END_POWEROFF, 0, why);
+				return (int)si.ssi_signo;
+			}
+		}
+		if (fds[2].revents)
+			control_serve_one(ctl);
+		if (n == 0) {
+			uint64_t exits = total_exits(m);
+			if (exits == last_exits && machine_all_halted(m))
+				vm_request_end(m->vm, VM_END_HALT, 0, "all vCPUs halted with interrupts disabled");
+			last_exits = exits;
+		}
+	}
+}
+
+static const char *end_word(enum vm_end how)
+{
+	switch (how) {
+	case VM_END_RESET: return "reset";
+	case VM_END_POWEROFF: return "powered off";
+	case VM_END_HALT: return "halted";
+	case VM_END_TRIPLEFAULT: return "triple fault";
+	case VM_END_DEBUGEXIT: return "debug exit";
+	default: return "error";
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct dhyve_options o;
+	struct errmsg e = { "" };
+	config_init(&cfg);
+	int rc = options_parse_argv(argc, argv, &cfg, &e);
+	if (rc == 1) {
+		options_usage(stdout);
+		return 0;
+	}
+	if (rc < 0 || options_from_config(&cfg, &o, &e) < 0) {
+		fail("", e.text);
+		options_usage(stderr);
+		return VM_END_ERROR;
+	}
+
+	/* Every thread created from here on inherits this mask: signals reach only the signalfd. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+	struct control ctl;
+	struct machine m;
+	memset(&m, 0, sizeof(m));
+	int status = VM_END_ERROR;
+	if (control_open(&ctl, o.name, control_cmds_handle, &m, &e) < 0) {
+		status = fail(o.name, e.text);
+		goto out_ctl;
+	}
+	if (machine_create(&m, &o, &e) < 0 || vm_start(m.vm, &e) < 0) {
+		status = fail(o.name, e.text);
+		goto out;
+	}
+	int sig = main_loop(&m, &ctl, sigfd);
+	status = vm_wait(m.vm);
+	uint32_t code;
+	const char *why;
+	enum vm_end how = vm_end_reason(m.vm, &code, &why);
+	if (sig)
+		status = 128 + sig;
+	fprintf(stderr, "dhyve: %s: %s (%s), exit status %d\n", o.name, end_word(how), why, status);
+out:
+	machine_destroy(&m);
+out_ctl:
+	control_close(&ctl);
+	config_free(&cfg);
+	close(sigfd);
+	return status;
+}

@@ -1,0 +1,193 @@
+/* Building a machine from dhyve_options: VM, buses, UARTs and their back-ends, power and reset
+ * ports, the isa-debug-exit port, and the kernel. The glue between vmm/ and devmodel/. */
+#include "cli/machine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devmodel/chardev.h"
+#include "devmodel/power.h"
+#include "devmodel/uart16550.h"
+#include "vmm/vcpu.h"
+
+static const struct { uint16_t base; unsigned irq; const char *label; } com_ports[OPT_NCOM] = {
+	{ UART_COM1_BASE, UART_COM1_IRQ, "com1" },
+	{ UART_COM2_BASE, UART_COM2_IRQ, "com2" },
+};
+
+static int bus_pio(void *opaque, struct vcpu *vcpu, uint16_t port, unsigned size, bool is_write, uint64_t *value)
+{
+	(void)vcpu;
+	struct machine *m = opaque;
+	return iobus_access(&m->pio, port, size, is_write, value);
+}
+
+static int bus_mmio(void *opaque, struct vcpu *vcpu, uint64_t gpa, unsigned size, bool is_write, uint64_t *value)
+{
+	(void)vcpu;
+	struct machine *m = opaque;
+	return iobus_access(&m->mmio, gpa, size, is_write, value);
+}
+
+static void set_irq_level(void *ctx, unsigned gsi, bool level)
+{
+	vm_irq_line(ctx, gsi, level);
+}
+
+static void power_request(void *ctx, enum power_event ev, uint32_t code)
+{
+	struct machine *m = ctx;
+	switch (ev) {
+	case POWER_OFF: vm_request_end(m->vm, VM_END_POWEROFF, 0, "guest powered off"); break;
+	case POWER_RESET: vm_request_end(m->vm, VM_END_RESET, 0, "guest reset the machine"); break;
+	case POWER_DEBUG_EXIT: {
+		char why[64];
+		snprintf(why, sizeof(why), "guest wrote 0x%" PRIx32 " to the debug-exit port", code);
+		vm_request_end(m->vm, VM_END_DEBUGEXIT, code, why);
+		break;
+	}
+	}
+}
+
+/* Door 5: console input queued by a back-end thread is taken here, on a vCPU thread, at an exit. */
+static void take_console_input(struct machine *m)
+{
+	for (unsigned i = 0; i < OPT_NCOM; i++)
+		if (m->com[i] && chardev_pending(m->com_backend[i]))
+			uart16550_poll_input(m->com[i]);
+}
+
+static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
+{
+	(void)ex;
+	take_console_input(opaque);
+	return vm_ended(vcpu_vm(vcpu)) ? VMEXIT_STOP : VMEXIT_RESUME;
+}
+
+/* The default PIO handler does the bus access; a UART read may have made FIFO room. */
+static enum vmexit_action on_pio(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
+{
+	enum vmexit_action act = vm_default_exit_handler(vcpu, ex);
+	take_console_input(opaque);
+	return act;
+}
+
+static void notify_input(void *ctx)
+{
+	vm_kick_vcpu(ctx, 0); /* the UARTs' interrupts are routed to the BSP */
+}
+
+static int add_uarts(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
+{
+	struct irq_sink irq = { set_irq_level, m->vm };
+	for (unsigned i = 0; i < OPT_NCOM; i++) {
+		if (!o->com[i])
+			continue;
+		m->com_backend[i] = chardev_open(o->com[i], com_ports[i].label, e);
+		if (!m->com_backend[i])
+			return -EINVAL;
+		m->com[i] = uart16550_create(m->com_backend[i], irq, com_ports[i].irq);
+		if (!m->com[i])
+			return errmsg_set(e, ENOMEM, "%s: out of memory", com_ports[i].label);
+		int rc = iobus_register(&m->pio, com_ports[i].base, UART_REG_COUNT, com_ports[i].label,
+					uart16550_access, m->com[i], e);
+		if (rc < 0)
+			return rc;
+		chardev_set_notify(m->com_backend[i], notify_input, m->vm);
+	}
+	return 0;
+}
+
+static int add_power(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
+{
+	m->power = power_ctl_create((struct power_sink){ power_request, m });
+	if (!m->power)
+		return errmsg_set(e, ENOMEM, "out of memory");
+	int rc = iobus_register(&m->pio, PM1A_EVT_PORT, 4, "pm1a_evt", power_pm1a_evt_access, m->power, e);
+	if (rc == 0)
+		rc = iobus_register(&m->pio, PM1A_CNT_PORT, 2, "pm1a_cnt", power_pm1a_cnt_access, m->power, e);
+	if (rc == 0)
+		rc = iobus_register(&m->pio, RESET_CTL_PORT, 1, "reset_ctl", power_reset_ctl_access, m->power, e);
+	if (rc == 0)
+		rc = iobus_register(&m->pio, KBC_CMD_PORT, 1, "kbc", power_kbc_access, m->power, e);
+	if (rc == 0 && o->debugexit_port >= 0) {
+		struct errmsg inner;
+		rc = iobus_register(&m->pio, (uint64_t)o->debugexit_port, 4, "debugexit", power_debugexit_access,
+				    m->power, &inner);
+		if (rc < 0)
+			return errmsg_set(e, rc, "debugexit.port=0x%x: %s", o->debugexit_port, inner.text);
+	}
+	return rc;
+}
+
+int machine_create(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
+{
+	memset(m, 0, sizeof(*m));
+	iobus_init(&m->pio, "pio");
+	iobus_init(&m->mmio, "mmio");
+	struct vm_config vc = { .name = o->name, .mem_bytes = o->mem_bytes, .ncpus = o->ncpus };
+	m->vm = vm_create(&vc, e);
+	if (!m->vm)
+		return -EINVAL;
+	vm_set_io_ops(m->vm, &(struct vm_io_ops){ .pio = bus_pio, .mmio = bus_mmio, .opaque = m });
+
+	int rc = add_uarts(m, o, e);
+	if (rc == 0)
+		rc = add_power(m, o, e);
+	if (rc < 0)
+		return rc;
+
+	struct boot_state bs;
+	struct errmsg le;
+	rc = loader_load_file(vm_gmem(m->vm), o->kernel, o->cmdline, &bs, &m->kernel, &le);
+	if (rc < 0)
+		return errmsg_set(e, rc, "%s: %s", o->kernel, le.text);
+	rc = vcpu_apply_boot_state(vm_vcpu(m->vm, 0), &bs, e);
+	if (rc < 0)
+		return rc;
+
+	vm_set_exit_handler(m->vm, VMEXIT_PIO, on_pio, m);
+	vm_set_exit_handler(m->vm, VMEXIT_KICK, on_kick, m);
+	return 0;
+}
+
+void machine_destroy(struct machine *m)
+{
+	/* Back-ends first: their threads may still kick vCPUs of the VM. */
+	for (unsigned i = 0; i < OPT_NCOM; i++) {
+		chardev_close(m->com_backend[i]);
+		uart16550_destroy(m->com[i]);
+		m->com_backend[i] = NULL;
+		m->com[i] = NULL;
+	}
+	power_ctl_destroy(m->power);
+	m->power = NULL;
+	vm_destroy(m->vm);
+	m->vm = NULL;
+	iobus_destroy(&m->pio);
+	iobus_destroy(&m->mmio);
+}
+
+bool machine_all_halted(struct machine *m)
+{
+	bool all = true;
+	vm_pause_all(m->vm);
+	for (unsigned i = 0; i < vm_ncpus(m->vm) && all; i++) {
+		struct vcpu *v = vm_vcpu(m->vm, i);
+		uint32_t mp;
+		struct kvm_regs regs;
+		if (vcpu_get_mp_state(v, &mp) < 0 || vcpu_get_regs(v, &regs) < 0) {
+			all = false;
+			break;
+		}
+		/* An AP that was never started cannot run either; the BSP must be in HLT with IF=0. */
+		bool stuck = mp == KVM_MP_STATE_UNINITIALIZED || mp == KVM_MP_STATE_INIT_RECEIVED ||
+			     (mp == KVM_MP_STATE_HALTED && !(regs.rflags & 0x200));
+		all = stuck;
+	}
+	vm_resume_all(m->vm);
+	return all;
+}

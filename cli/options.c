@@ -1,0 +1,277 @@
+/* bhyve-compatible flags → configuration variables → checked dhyve_options. Every refusal
+ * names the flag or variable and says why. */
+#include "cli/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/vm.h"
+
+#define DEFAULT_MEM (256ull << 20)
+
+/* Emulations this build implements, and the ones it knows by name but does not yet. */
+static const char *const known_emulations[] = { "hostbridge", "amd_hostbridge", "lpc" };
+static const char *const future_emulations[] = {
+	"virtio-net", "virtio-blk", "virtio-rnd", "virtio-console", "virtio-9p", "virtio-scsi",
+	"ahci", "ahci-hd", "ahci-cd", "nvme", "e1000", "uart", "xhci", "fbuf", "passthru",
+};
+
+void options_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dhyve [-AHPuw] [-c [[cpus=]n][,sockets=n][,cores=n][,threads=n]] [-k config_file]\n"
+		"             [-l lpcdev[,conf]] [-m memsize[K|M|G|T]] [-o var=value]\n"
+		"             [-s slot,emulation[,conf]] vmname\n"
+		"       -A: accepted for bhyve compatibility (ACPI tables come with the PCI devices)\n"
+		"       -c: number of vCPUs (default 1)\n"
+		"       -H: accepted (a halted vCPU always sleeps in the kernel here)\n"
+		"       -k: read name=value configuration variables from a file\n"
+		"       -l: LPC device: com1,BACKEND or com2,BACKEND (stdio, pty, file=PATH, unix=PATH, null)\n"
+		"       -m: guest memory (default 256M; a plain number means megabytes)\n"
+		"       -o: set a configuration variable (kernel=PATH, cmdline=STRING, debugexit.port=N)\n"
+		"       -P: accepted (PAUSE exits are handled by KVM)\n"
+		"       -s: PCI slot: [bus:]slot[:func],emulation[,conf] (hostbridge, lpc)\n"
+		"       -u: RTC keeps UTC\n"
+		"       -w: ignore accesses to unimplemented MSRs\n");
+}
+
+static int set(struct config *cfg, const char *name, const char *value, struct errmsg *e)
+{
+	return config_set(cfg, name, value) < 0 ? errmsg_set(e, ENOMEM, "out of memory") : 0;
+}
+
+/* -c [[cpus=]n][,sockets=n][,cores=n][,threads=n] */
+static int parse_cpus(struct config *cfg, const char *arg, struct errmsg *e)
+{
+	char buf[256];
+	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+		return errmsg_set(e, EINVAL, "-c %s: too long", arg);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		const char *key = "cpus", *val = tok;
+		if (eq) {
+			*eq = '\0';
+			key = tok;
+			val = eq + 1;
+			if (strcmp(key, "cpus") && strcmp(key, "sockets") && strcmp(key, "cores") && strcmp(key, "threads"))
+				return errmsg_set(e, EINVAL, "-c %s: unknown topology key '%s'", arg, key);
+		}
+		int rc = set(cfg, key, val, e);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* -s [bus:]slot[:func],emulation[,conf] → pci.B.S.F.device=emulation and pci.B.S.F.config=conf */
+static int parse_slot(struct config *cfg, const char *arg, struct errmsg *e)
+{
+	const char *comma = strchr(arg, ',');
+	if (!comma || comma == arg || !comma[1])
+		return errmsg_set(e, EINVAL, "-s %s: expected slot,emulation[,conf]", arg);
+	unsigned v[3] = { 0, 0, 0 }, n = 0;
+	const char *p = arg;
+	while (p < comma) {
+		if (n == 3)
+			return errmsg_set(e, EINVAL, "-s %s: slot has more than bus:slot:func", arg);
+		char *end;
+		errno = 0;
+		unsigned long x = strtoul(p, &end, 10);
+		if (end == p || errno || (end != comma && *end != ':'))
+			return errmsg_set(e, EINVAL, "-s %s: '%.*s' is not a slot number", arg, (int)(comma - arg), arg);
+		v[n++] = x > 0xffff ? 0xffff : (unsigned)x;
+		p = end + (*end == ':');
+	}
+	unsigned bus = 0, slot, func = 0;
+	if (n == 3) {
+		bus = v[0], slot = v[1], func = v[2];
+	} else {
+		slot = v[0];
+		func = n == 2 ? v[1] : 0;
+	}
+	if (bus > 255 || slot > 31 || func > 7)
+		return errmsg_set(e, EINVAL, "-s %s: bus must be 0-255, slot 0-31, function 0-7", arg);
+	char key[64], emu[64];
+	const char *conf = strchr(comma + 1, ',');
+	size_t emulen = conf ? (size_t)(conf - comma - 1) : strlen(comma + 1);
+	if (emulen == 0 || emulen >= sizeof(emu))
+		return errmsg_set(e, EINVAL, "-s %s: bad emulation name", arg);
+	memcpy(emu, comma + 1, emulen);
+	emu[emulen] = '\0';
+	snprintf(key, sizeof(key), "pci.%u.%u.%u.device", bus, slot, func);
+	if (config_get(cfg, key))
+		return errmsg_set(e, EEXIST, "-s %s: slot %u:%u:%u is already used by %s", arg, bus, slot, func,
+				  config_get(cfg, key));
+	int rc = set(cfg, key, emu, e);
+	if (rc == 0 && conf) {
+		snprintf(key, sizeof(key), "pci.%u.%u.%u.config", bus, slot, func);
+		rc = set(cfg, key, conf + 1, e);
+	}
+	return rc;
+}
+
+/* -l com1,BACKEND → lpc.com1.path=BACKEND */
+static int parse_lpc(struct config *cfg, const char *arg, struct errmsg *e)
+{
+	const char *comma = strchr(arg, ',');
+	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+	if (len == 4 && (strncmp(arg, "com1", 4) == 0 || strncmp(arg, "com2", 4) == 0)) {
+		if (!comma || !comma[1])
+			return errmsg_set(e, EINVAL, "-l %s: expected %.4s,BACKEND (stdio, pty, file=PATH, unix=PATH, null)", arg, arg);
+		char key[32];
+		snprintf(key, sizeof(key), "lpc.%.4s.path", arg);
+		return set(cfg, key, comma + 1, e);
+	}
+	return errmsg_set(e, EINVAL, "-l %s: unknown LPC device '%.*s' (this build has com1 and com2)", arg, (int)len, arg);
+}
+
+int options_parse_argv(int argc, char **argv, struct config *cfg, struct errmsg *e)
+{
+	int ch, rc = 0;
+	optind = 1;
+	opterr = 0;
+	while (rc == 0 && (ch = getopt(argc, argv, ":Ac:Hhk:l:m:o:Ps:uw")) != -1) {
+		switch (ch) {
+		case 'A': rc = set(cfg, "acpi_tables", "true", e); break;
+		case 'c': rc = parse_cpus(cfg, optarg, e); break;
+		case 'H': rc = set(cfg, "x86.vmexit_on_hlt", "true", e); break;
+		case 'h': return 1;
+		case 'k': rc = config_load_file(cfg, optarg, e); break;
+		case 'l': rc = parse_lpc(cfg, optarg, e); break;
+		case 'm': rc = set(cfg, "memory.size", optarg, e); break;
+		case 'o': rc = config_set_assignment(cfg, optarg, e); break;
+		case 'P': rc = set(cfg, "x86.vmexit_on_pause", "true", e); break;
+		case 's': rc = parse_slot(cfg, optarg, e); break;
+		case 'u': rc = set(cfg, "rtc.use_localtime", "false", e); break;
+		case 'w': rc = set(cfg, "x86.strictmsr", "false", e); break;
+		case ':': return errmsg_set(e, EINVAL, "-%c: needs an argument", optopt);
+		default: return errmsg_set(e, EINVAL, "-%c: unknown option (see dhyve -h)", optopt);
+		}
+	}
+	if (rc < 0)
+		return rc;
+	if (optind < argc - 1)
+		return errmsg_set(e, EINVAL, "'%s': unexpected argument after the VM name '%s'", argv[optind + 1], argv[optind]);
+	if (optind == argc - 1)
+		return set(cfg, "name", argv[optind], e);
+	if (!config_get(cfg, "name"))
+		return errmsg_set(e, EINVAL, "no VM name given (usage: dhyve [flags] vmname)");
+	return 0;
+}
+
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+static int collect_slots(const struct config *cfg, struct dhyve_options *o, struct errmsg *e)
+{
+	for (unsigned i = 0; i < cfg->n; i++) {
+		const struct config_var *v = &cfg->vars[i];
+		unsigned bus, slot, func;
+		int end = 0;
+		if (sscanf(v->name, "pci.%u.%u.%u.device%n", &bus, &slot, &func, &end) != 3 || v->name[end] != '\0')
+			continue;
+		if (bus > 255 || slot > 31 || func > 7)
+			return errmsg_set(e, EINVAL, "%s: bus must be 0-255, slot 0-31, function 0-7", v->name);
+		if (!in_list(v->value, known_emulations, sizeof(known_emulations) / sizeof(known_emulations[0]))) {
+			if (in_list(v->value, future_emulations, sizeof(future_emulations) / sizeof(future_emulations[0])))
+				return errmsg_set(e, ENOTSUP, "-s %u:%u,%s: device emulation '%s' is not implemented in this build yet",
+						  slot, func, v->value, v->value);
+			return errmsg_set(e, EINVAL, "-s %u:%u,%s: unknown device emulation '%s'", slot, func, v->value, v->value);
+		}
+		if (o->nslots == OPT_MAX_SLOTS)
+			return errmsg_set(e, E2BIG, "more than %d PCI slots", OPT_MAX_SLOTS);
+		struct slot_opt *s = &o->slots[o->nslots++];
+		*s = (struct slot_opt){ .bus = bus, .slot = slot, .func = func };
+		snprintf(s->emulation, sizeof(s->emulation), "%s", v->value);
+		char key[64];
+		snprintf(key, sizeof(key), "pci.%u.%u.%u.config", bus, slot, func);
+		snprintf(s->conf, sizeof(s->conf), "%s", config_get_default(cfg, key, ""));
+	}
+	return 0;
+}
+
+static int get_topology(const struct config *cfg, struct dhyve_options *o, struct errmsg *e)
+{
+	uint64_t cpus, sockets, cores, threads;
+	int rc = config_get_uint(cfg, "cpus", 1, VM_MAX_VCPUS, &cpus, e);
+	if (rc == 0)
+		rc = config_get_uint(cfg, "sockets", 0, VM_MAX_VCPUS, &sockets, e);
+	if (rc == 0)
+		rc = config_get_uint(cfg, "cores", 1, VM_MAX_VCPUS, &cores, e);
+	if (rc == 0)
+		rc = config_get_uint(cfg, "threads", 1, VM_MAX_VCPUS, &threads, e);
+	if (rc < 0)
+		return rc;
+	if (cpus == 0)
+		return errmsg_set(e, EINVAL, "cpus: at least one vCPU is needed");
+	if (sockets == 0) /* bhyve: sockets defaults to cpus / (cores * threads) */
+		sockets = cpus / (cores * threads) ? cpus / (cores * threads) : 1;
+	if (sockets * cores * threads != cpus)
+		return errmsg_set(e, EINVAL, "-c: sockets (%llu) x cores (%llu) x threads (%llu) must equal cpus (%llu)",
+				  (unsigned long long)sockets, (unsigned long long)cores, (unsigned long long)threads,
+				  (unsigned long long)cpus);
+	o->ncpus = (unsigned)cpus;
+	o->sockets = (unsigned)sockets;
+	o->cores = (unsigned)cores;
+	o->threads = (unsigned)threads;
+	return 0;
+}
+
+int options_from_config(const struct config *cfg, struct dhyve_options *o, struct errmsg *e)
+{
+	memset(o, 0, sizeof(*o));
+	const char *name = config_get_default(cfg, "name", "");
+	if (!name[0])
+		return errmsg_set(e, EINVAL, "no VM name given");
+	if (strlen(name) > VM_NAME_MAX)
+		return errmsg_set(e, ENAMETOOLONG, "VM name '%s' is longer than %d characters", name, VM_NAME_MAX);
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p < 0x21 || *p > 0x7e)
+			return errmsg_set(e, EINVAL, "VM name '%s' may not contain '/', spaces or control characters", name);
+	snprintf(o->name, sizeof(o->name), "%s", name);
+
+	int rc = get_topology(cfg, o, e);
+	if (rc < 0)
+		return rc;
+	const char *mem = config_get(cfg, "memory.size");
+	o->mem_bytes = DEFAULT_MEM;
+	if (mem && parse_size(mem, 1ull << 20, &o->mem_bytes) < 0)
+		return errmsg_set(e, EINVAL, "-m %s: not a size (use e.g. 256M, 1G)", mem);
+	if (o->mem_bytes < (2ull << 20) || o->mem_bytes > (1ull << 40))
+		return errmsg_set(e, EINVAL, "-m %s: memory must be between 2M and 1T", mem ? mem : "");
+	if (o->mem_bytes & 0xfff)
+		return errmsg_set(e, EINVAL, "-m %s: memory must be a multiple of 4K", mem);
+
+	if ((rc = collect_slots(cfg, o, e)) < 0)
+		return rc;
+	o->com[0] = config_get(cfg, "lpc.com1.path");
+	o->com[1] = config_get(cfg, "lpc.com2.path");
+	o->kernel = config_get(cfg, "kernel");
+	o->cmdline = config_get(cfg, "cmdline");
+	if (!o->kernel)
+		return errmsg_set(e, EINVAL, "no kernel to boot: give -o kernel=PATH (ELF or Multiboot)");
+
+	uint64_t port;
+	o->debugexit_port = -1;
+	if (config_get(cfg, "debugexit.port")) {
+		if ((rc = config_get_uint(cfg, "debugexit.port", 0, 0xffff, &port, e)) < 0)
+			return rc;
+		o->debugexit_port = (int)port;
+	}
+	if ((rc = config_get_bool(cfg, "acpi_tables", false, &o->acpi, e)) < 0 ||
+	    (rc = config_get_bool(cfg, "x86.vmexit_on_hlt", false, &o->yield_on_hlt, e)) < 0 ||
+	    (rc = config_get_bool(cfg, "x86.vmexit_on_pause", false, &o->exit_on_pause, e)) < 0 ||
+	    (rc = config_get_bool(cfg, "x86.strictmsr", true, &o->strict_msr, e)) < 0 ||
+	    (rc = config_get_bool(cfg, "rtc.use_localtime", true, &o->rtc_localtime, e)) < 0)
+		return rc;
+	return 0;
+}

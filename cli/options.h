@@ -1,0 +1,42 @@
+/* dhyve's command line, as bhyve(8) spells it: flags become configuration variables (so -o and
+ * -k can say the same), which are then checked and turned into one typed machine description. */
+#ifndef DHYVE_CLI_OPTIONS_H
+#define DHYVE_CLI_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/errmsg.h"
+#include "cli/config.h"
+
+#define OPT_MAX_SLOTS 32
+#define OPT_NCOM 2
+
+struct slot_opt {
+	unsigned bus, slot, func;
+	char emulation[32];
+	char conf[256];
+};
+
+struct dhyve_options {
+	char name[32];
+	unsigned ncpus, sockets, cores, threads;
+	uint64_t mem_bytes;
+	struct slot_opt slots[OPT_MAX_SLOTS];
+	unsigned nslots;
+	const char *com[OPT_NCOM];     /* back-end spec of com1/com2, or NULL when absent */
+	const char *kernel;            /* -o kernel=PATH */
+	const char *cmdline;           /* -o cmdline=STRING */
+	int debugexit_port;            /* -o debugexit.port=N, -1 when off */
+	bool acpi, yield_on_hlt, exit_on_pause, strict_msr, rtc_localtime;
+};
+
+/* Parses argv (getopt-style, bhyve's flags) into cfg. Returns 0, 1 when -h was given (usage
+ * printed), or a negative errno with a message in e. */
+int options_parse_argv(int argc, char **argv, struct config *cfg, struct errmsg *e);
+/* Checks every variable and fills o. Strings in o point into cfg, which must outlive o. */
+int options_from_config(const struct config *cfg, struct dhyve_options *o, struct errmsg *e);
+void options_usage(FILE *out);
+
+#endif

@@ -1,0 +1,165 @@
+/* vCPU creation, register access through sync_regs (one ioctl less per exit, which matters at
+ * ~5 µs per vCPU ioctl here) and the boot state a loader asks for. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/vmm_impl.h"
+
+struct vcpu *vcpu_create(struct vm *vm, unsigned index, struct errmsg *e)
+{
+	struct vcpu *v = calloc(1, sizeof(*v));
+	if (!v) {
+		errmsg_set(e, ENOMEM, "out of memory");
+		return NULL;
+	}
+	v->vm = vm;
+	v->index = index;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (v->fd < 0) {
+		errmsg_set(e, errno, "KVM_CREATE_VCPU %u: %s", index, strerror(errno));
+		free(v);
+		return NULL;
+	}
+	int size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size <= 0) {
+		errmsg_set(e, errno, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		goto fail;
+	}
+	v->run_size = (size_t)size;
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		errmsg_set(e, errno, "mmap of kvm_run for vCPU %u: %s", index, strerror(errno));
+		goto fail;
+	}
+	if (cpuid_set_for_vcpu(vm->cpuid, v->fd, index, e) < 0)
+		goto fail;
+	for (unsigned k = 0; k < VMEXIT__COUNT; k++)
+		v->stats.min_ns[k] = UINT64_MAX;
+	return v;
+fail:
+	vcpu_destroy(v);
+	return NULL;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (!v)
+		return;
+	if (v->run)
+		munmap(v->run, v->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v);
+}
+
+unsigned vcpu_index(const struct vcpu *v) { return v->index; }
+struct vm *vcpu_vm(struct vcpu *v) { return v->vm; }
+int vcpu_fd(const struct vcpu *v) { return v->fd; }
+struct kvm_run *vcpu_run_page(struct vcpu *v) { return v->run; }
+
+/* The sync_regs copy in kvm_run is current once KVM_RUN has returned at least once with the
+ * bit asked for; before that (boot state) the ioctls are the only source. */
+static bool synced(const struct vcpu *v, uint64_t bit)
+{
+	return v->synced && (v->run->kvm_valid_regs & bit);
+}
+
+int vcpu_get_regs(struct vcpu *v, struct kvm_regs *regs)
+{
+	if (synced(v, KVM_SYNC_X86_REGS)) {
+		*regs = v->run->s.regs.regs;
+		return 0;
+	}
+	return ioctl(v->fd, KVM_GET_REGS, regs) < 0 ? -errno : 0;
+}
+
+int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *regs)
+{
+	if (synced(v, KVM_SYNC_X86_REGS)) {
+		v->run->s.regs.regs = *regs;
+		v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		return 0;
+	}
+	return ioctl(v->fd, KVM_SET_REGS, regs) < 0 ? -errno : 0;
+}
+
+int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *sregs)
+{
+	if (synced(v, KVM_SYNC_X86_SREGS)) {
+		*sregs = v->run->s.regs.sregs;
+		return 0;
+	}
+	return ioctl(v->fd, KVM_GET_SREGS, sregs) < 0 ? -errno : 0;
+}
+
+int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *sregs)
+{
+	if (synced(v, KVM_SYNC_X86_SREGS)) {
+		v->run->s.regs.sregs = *sregs;
+		v->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+		return 0;
+	}
+	return ioctl(v->fd, KVM_SET_SREGS, sregs) < 0 ? -errno : 0;
+}
+
+int vcpu_get_mp_state(struct vcpu *v, uint32_t *state)
+{
+	struct kvm_mp_state mp;
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0)
+		return -errno;
+	*state = mp.mp_state;
+	return 0;
+}
+
+static void to_kvm_segment(struct kvm_segment *k, const struct boot_segment *b)
+{
+	*k = (struct kvm_segment){
+		.base = b->base, .limit = b->limit, .selector = b->selector, .type = b->type,
+		.present = b->present, .dpl = b->dpl, .db = b->db, .s = b->s, .l = b->l, .g = b->g,
+	};
+}
+
+int vcpu_apply_boot_state(struct vcpu *v, const struct boot_state *bs, struct errmsg *e)
+{
+	struct kvm_sregs sregs;
+	int rc = vcpu_get_sregs(v, &sregs);
+	if (rc < 0)
+		return errmsg_set(e, rc, "vCPU %u: KVM_GET_SREGS: %s", v->index, strerror(-rc));
+	to_kvm_segment(&sregs.cs, &bs->cs);
+	to_kvm_segment(&sregs.ds, &bs->ds);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.gdt.base = bs->gdt_base;
+	sregs.gdt.limit = bs->gdt_limit;
+	sregs.cr0 = bs->cr0;
+	sregs.cr3 = bs->cr3;
+	sregs.cr4 = bs->cr4;
+	sregs.efer = bs->efer;
+	rc = vcpu_set_sregs(v, &sregs);
+	if (rc < 0)
+		return errmsg_set(e, rc, "vCPU %u: KVM_SET_SREGS: %s", v->index, strerror(-rc));
+	struct kvm_regs regs = {
+		.rip = bs->rip, .rsp = bs->rsp, .rflags = bs->rflags ? bs->rflags : 0x2,
+		.rax = bs->rax, .rbx = bs->rbx, .rsi = bs->rsi,
+	};
+	rc = vcpu_set_regs(v, &regs);
+	if (rc < 0)
+		return errmsg_set(e, rc, "vCPU %u: KVM_SET_REGS: %s", v->index, strerror(-rc));
+	return 0;
+}
+
+void vcpu_read_stats(const struct vcpu *v, struct vcpu_stats *out)
+{
+	for (unsigned k = 0; k < VMEXIT__COUNT; k++) {
+		out->count[k] = __atomic_load_n(&v->stats.count[k], __ATOMIC_RELAXED);
+		out->ns[k] = __atomic_load_n(&v->stats.ns[k], __ATOMIC_RELAXED);
+		out->min_ns[k] = __atomic_load_n(&v->stats.min_ns[k], __ATOMIC_RELAXED);
+		out->max_ns[k] = __atomic_load_n(&v->stats.max_ns[k], __ATOMIC_RELAXED);
+	}
+}

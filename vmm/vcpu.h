@@ -1,0 +1,44 @@
+/* One virtual CPU: its KVM fd and shared kvm_run page, registers through sync_regs, the run
+ * loop that turns KVM_RUN returns into exit records, and its always-on exit counters. */
+#ifndef DHYVE_VMM_VCPU_H
+#define DHYVE_VMM_VCPU_H
+
+#include <linux/kvm.h>
+#include <stdint.h>
+
+#include "base/bootstate.h"
+#include "base/errmsg.h"
+#include "vmm/exit.h"
+
+struct vm;
+struct vcpu;
+
+/* Always-on counters, written by the vCPU's own thread only, read by anyone (relaxed). */
+struct vcpu_stats {
+	uint64_t count[VMEXIT__COUNT];
+	uint64_t ns[VMEXIT__COUNT];     /* user-space handling time */
+	uint64_t min_ns[VMEXIT__COUNT];
+	uint64_t max_ns[VMEXIT__COUNT];
+};
+
+unsigned vcpu_index(const struct vcpu *vcpu);
+struct vm *vcpu_vm(struct vcpu *vcpu);
+int vcpu_fd(const struct vcpu *vcpu);
+struct kvm_run *vcpu_run_page(struct vcpu *vcpu);
+
+/* Register access. Valid on the vCPU's own thread between exits, or from any thread while the
+ * VM is paused. Reads come from the sync_regs copy KVM leaves in kvm_run (no ioctl); writes
+ * mark it dirty so KVM loads it on the next entry. */
+int vcpu_get_regs(struct vcpu *vcpu, struct kvm_regs *regs);
+int vcpu_set_regs(struct vcpu *vcpu, const struct kvm_regs *regs);
+int vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs);
+int vcpu_set_sregs(struct vcpu *vcpu, const struct kvm_sregs *sregs);
+int vcpu_get_mp_state(struct vcpu *vcpu, uint32_t *state);
+
+/* Puts the vCPU in the state a loader asked for (long or protected mode entry). */
+int vcpu_apply_boot_state(struct vcpu *vcpu, const struct boot_state *bs, struct errmsg *e);
+
+/* A consistent copy of the counters (per field relaxed loads). */
+void vcpu_read_stats(const struct vcpu *vcpu, struct vcpu_stats *out);
+
+#endif

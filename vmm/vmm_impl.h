@@ -1,0 +1,72 @@
+/* Internals shared by the files of vmm/: the VM and vCPU structures. Nothing outside vmm/
+ * includes this; they use the accessors of vm.h and vcpu.h. */
+#ifndef DHYVE_VMM_IMPL_H
+#define DHYVE_VMM_IMPL_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool thread_started;
+	bool synced;              /* kvm_run.s.regs holds this vCPU's registers */
+	struct vcpu_stats stats;
+};
+
+struct exit_handler {
+	vmexit_handler_fn fn;
+	void *opaque;
+};
+
+struct vm {
+	char name[VM_NAME_MAX + 1];
+	int kvm_fd, vm_fd;
+	struct gmem gmem;
+	void *ram;
+	uint64_t ram_bytes;
+	unsigned ncpus;
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+	struct kvm_cpuid2 *cpuid;  /* filtered supported CPUID, template for every vCPU */
+	uint64_t sync_mask;        /* KVM_SYNC_X86_* bits asked on every exit */
+
+	struct vm_io_ops io;
+	struct exit_handler handlers[VMEXIT__COUNT];
+	vmexit_hook_fn hook;
+	void *hook_opaque;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;       /* parked/resumed/ended changes */
+	unsigned pause_depth;      /* > 0: vCPUs must park */
+	unsigned nparked;
+	int end_fd;                /* eventfd, readable once ended */
+	bool ended;
+	enum vm_end end_how;
+	uint32_t end_code;
+	char end_why[256];
+};
+
+/* vmm/kvm.c */
+int kvm_open(struct errmsg *e);
+int kvm_check_caps(int kvm_fd, struct errmsg *e);
+/* vmm/cpuid.c */
+struct kvm_cpuid2 *cpuid_supported_filtered(int kvm_fd, struct errmsg *e);
+int cpuid_set_for_vcpu(const struct kvm_cpuid2 *tmpl, int vcpu_fd, unsigned apic_id, struct errmsg *e);
+/* vmm/vcpu.c */
+struct vcpu *vcpu_create(struct vm *vm, unsigned index, struct errmsg *e);
+void vcpu_destroy(struct vcpu *vcpu);
+void *vcpu_thread_main(void *arg);
+/* vmm/run_loop.c */
+void vm_install_default_handlers(struct vm *vm);
+void vcpu_run_loop(struct vcpu *vcpu);
+void vcpu_kick_signal_init(void);
+
+#endif
