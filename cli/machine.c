@@ -141,10 +141,9 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 		return rc;
 
 	struct boot_state bs;
-	struct errmsg le;
-	rc = loader_load_file(vm_gmem(m->vm), o->kernel, o->cmdline, &bs, &m->kernel, &le);
+	rc = loader_load_file(vm_gmem(m->vm), o->kernel, o->cmdline, &bs, &m->kernel, e);
 	if (rc < 0)
-		return errmsg_set(e, rc, "%s: %s", o->kernel, le.text);
+		return rc;
 	rc = vcpu_apply_boot_state(vm_vcpu(m->vm, 0), &bs, e);
 	if (rc < 0)
 		return rc;

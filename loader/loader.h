@@ -34,7 +34,20 @@ struct kernel_info {
 
 /* Loads the image in img[0..len) into m and fills bs. cmdline may be NULL. On failure nothing is
  * reported as loaded: the return is a negative errno and e says why (the guest memory may hold
- * part of the image, but the VM must not be started). */
+ * part of the image, but the VM must not be started).
+ *
+ * What it writes and promises (m must be RAM over [0, 640 KiB) and hold every segment):
+ *  - segments at p_paddr (>= BOOT_KERNEL_MIN, disjoint), bss zeroed; the GDT at BOOT_GDT_GPA
+ *    (gdt_base/gdt_limit set); the command line, NUL-terminated, at BOOT_CMDLINE_GPA ("" if NULL).
+ *  - rip is the PHYSICAL address of the entry byte: e_entry if it lies in a segment's
+ *    [p_vaddr, +memsz) is translated to that segment's p_paddr, else it must lie in a
+ *    [p_paddr, +memsz) itself (vmlinux style). info->entry is the same value.
+ *  - ELF64 (no Multiboot header): BOOT_MODE_LONG64, identity page tables for 4 GiB at
+ *    BOOT_PML4_GPA, cs = BOOT_SEL_CODE64, ds = BOOT_SEL_DATA (also for es, fs, gs, ss).
+ *  - ELF32: BOOT_MODE_PROT32, paging off, cs = BOOT_SEL_CODE32, rax = rbx = 0.
+ *  - Multiboot: as ELF32, plus rax = MULTIBOOT_BOOTLOADER_MAGIC, rbx = BOOT_MBI_GPA.
+ *  - rsp = BOOT_STACK_TOP, rflags = 0x2 (interrupts off) in every mode.
+ * info may be NULL. */
 int loader_load_image(const struct gmem *m, const uint8_t *img, size_t len, const char *cmdline,
 		      struct boot_state *bs, struct kernel_info *info, struct errmsg *e);
 /* Reads path and calls loader_load_image(). */
