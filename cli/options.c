@@ -132,7 +132,7 @@ static int parse_lpc(struct config *cfg, const char *arg, struct errmsg *e)
 int options_parse_argv(int argc, char **argv, struct config *cfg, struct errmsg *e)
 {
 	int ch, rc = 0;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also forgets the position inside a bundled flag group */
 	opterr = 0;
 	while (rc == 0 && (ch = getopt(argc, argv, ":Ac:Hhk:l:m:o:Ps:uw")) != -1) {
 		switch (ch) {

@@ -33,7 +33,8 @@ size_t uart16550_poll_input(struct uart16550 *u);
 /* Device state for snapshots: a fixed, versioned byte layout (see uart16550.c).
  * save: with buf NULL returns the size needed; with len too small writes nothing and returns
  * 0; else writes UART16550_STATE_SIZE bytes and returns that. load: -EINVAL (state unchanged)
- * unless buf is exactly one valid image; on success drives the IRQ line to the loaded level. */
+ * unless buf is exactly one valid image; on success the IRQ line follows the loaded state
+ * (the sink is called if that changes its level). */
 #define UART16550_STATE_SIZE 28
 size_t uart16550_save(const struct uart16550 *u, void *buf, size_t len);
 int uart16550_load(struct uart16550 *u, const void *buf, size_t len);
