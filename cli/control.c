@@ -42,12 +42,22 @@ static int take_lock(struct control *c, const char *name, struct errmsg *e)
 	return 0;
 }
 
+static int open_locked(struct control *c, const char *name, struct errmsg *e);
+
 int control_open(struct control *c, const char *name, control_handler_fn fn, void *ctx, struct errmsg *e)
 {
 	memset(c, 0, sizeof(*c));
 	c->listen_fd = c->lock_fd = -1;
 	c->handler = fn;
 	c->ctx = ctx;
+	int rc = open_locked(c, name, e);
+	if (rc < 0)
+		control_close(c); /* releases the lock and removes what was created */
+	return rc;
+}
+
+static int open_locked(struct control *c, const char *name, struct errmsg *e)
+{
 	int rc = take_lock(c, name, e);
 	if (rc < 0)
 		return rc;
@@ -159,8 +169,12 @@ int control_request(const char *name, const char *request, FILE *out, struct err
 	}
 	struct timeval tv = { 10, 0 }; /* pausing the VM for --get-all may take a moment */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	char line[CONTROL_REQUEST_MAX + 2];
+	char line[CONTROL_REQUEST_MAX + 1];
 	int n = snprintf(line, sizeof(line), "%s\n", request);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		close(fd);
+		return errmsg_set(e, E2BIG, "request longer than %d bytes", CONTROL_REQUEST_MAX - 1);
+	}
 	write_all(fd, line, (size_t)n);
 	char buf[4096];
 	ssize_t got;

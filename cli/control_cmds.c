@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "cli/machine.h"
+#include "vmm/kvm_stats.h"
 #include "vmm/vcpu.h"
 
 static void print_segment(FILE *out, const char *name, unsigned i, const struct kvm_segment *s)
@@ -52,43 +54,150 @@ static int get_all(struct machine *m, FILE *out)
 	return rc;
 }
 
-static void print_stats_table(FILE *out, const char *title, const struct vcpu_stats *st)
+/* Per-vCPU and total counters; the total's histogram is the sum, so its percentiles are
+ * over all exits of that kind. */
+struct stats_view {
+	struct vcpu_stats user;              /* exits handled in user space, with latencies */
+	struct kvm_stat_counter kvm[128];    /* KVM's own counters (kernel side) */
+	int nkvm;
+};
+
+static void add_stats(struct vcpu_stats *sum, const struct vcpu_stats *st)
 {
-	uint64_t total = 0;
-	for (unsigned k = 0; k < VMEXIT__COUNT; k++)
-		total += st->count[k];
-	fprintf(out, "%s: %" PRIu64 " exits handled in user space\n", title, total);
-	fprintf(out, "  %-18s %12s %12s %10s %10s %10s\n", "exit", "count", "total_us", "avg_us", "min_us", "max_us");
 	for (unsigned k = 0; k < VMEXIT__COUNT; k++) {
-		if (!st->count[k])
-			continue;
-		fprintf(out, "  %-18s %12" PRIu64 " %12.1f %10.2f %10.2f %10.2f\n", vmexit_kind_name(k), st->count[k],
-			st->ns[k] / 1e3, st->ns[k] / 1e3 / st->count[k], st->min_ns[k] / 1e3, st->max_ns[k] / 1e3);
+		sum->count[k] += st->count[k];
+		sum->ns[k] += st->ns[k];
+		if (st->count[k] && st->min_ns[k] < sum->min_ns[k])
+			sum->min_ns[k] = st->min_ns[k];
+		if (st->max_ns[k] > sum->max_ns[k])
+			sum->max_ns[k] = st->max_ns[k];
+		for (unsigned b = 0; b < LHIST_BUCKETS; b++)
+			sum->hist[k][b] += st->hist[k][b];
 	}
 }
 
-static int get_stats(struct machine *m, FILE *out)
+static void add_kvm(struct stats_view *sum, const struct stats_view *v)
 {
-	struct vcpu_stats sum;
+	for (int i = 0; i < v->nkvm; i++) {
+		int j = 0;
+		while (j < sum->nkvm && strcmp(sum->kvm[j].name, v->kvm[i].name) != 0)
+			j++;
+		if (j == sum->nkvm) {
+			if (sum->nkvm == (int)(sizeof(sum->kvm) / sizeof(sum->kvm[0])))
+				continue;
+			sum->kvm[sum->nkvm++] = (struct kvm_stat_counter){ .value = 0 };
+			memcpy(sum->kvm[j].name, v->kvm[i].name, KVM_STAT_NAME_MAX);
+		}
+		sum->kvm[j].value += v->kvm[i].value;
+	}
+}
+
+static uint64_t user_total(const struct vcpu_stats *st)
+{
+	uint64_t n = 0;
+	for (unsigned k = 0; k < VMEXIT__COUNT; k++)
+		n += st->count[k];
+	return n;
+}
+
+static uint64_t kvm_value(const struct stats_view *v, const char *name, bool *found)
+{
+	for (int i = 0; i < v->nkvm; i++)
+		if (strcmp(v->kvm[i].name, name) == 0) {
+			*found = true;
+			return v->kvm[i].value;
+		}
+	*found = false;
+	return 0;
+}
+
+static double pct_us(const struct vcpu_stats *st, unsigned k, double p)
+{
+	return lhist_percentile(st->hist[k], st->count[k], p, st->min_ns[k], st->max_ns[k]) / 1e3;
+}
+
+/* KVM counters worth a line in the text report (JSON carries them all). */
+static const char *const kvm_highlights[] = {
+	"exits", "io_exits", "mmio_exits", "halt_exits", "irq_exits", "signal_exits", "irq_window_exits",
+	"insn_emulation", "insn_emulation_fail", "hypercalls", "irq_injections", "nmi_injections",
+};
+
+static void print_stats_text(FILE *out, const char *title, const struct stats_view *v)
+{
+	const struct vcpu_stats *st = &v->user;
+	bool found;
+	uint64_t kexits = kvm_value(v, "exits", &found);
+	fprintf(out, "%s: %" PRIu64 " exits handled in user space", title, user_total(st));
+	if (found)
+		fprintf(out, ", %" PRIu64 " exits in all (KVM's count, including those it handled itself)", kexits);
+	fprintf(out, "\n  %-18s %12s %12s %9s %9s %9s %9s %9s\n", "exit", "count", "total_us", "avg_us", "min_us",
+		"p50_us", "p99_us", "max_us");
+	for (unsigned k = 0; k < VMEXIT__COUNT; k++) {
+		if (!st->count[k])
+			continue;
+		fprintf(out, "  %-18s %12" PRIu64 " %12.1f %9.2f %9.2f %9.2f %9.2f %9.2f\n", vmexit_kind_name(k),
+			st->count[k], st->ns[k] / 1e3, st->ns[k] / 1e3 / st->count[k], st->min_ns[k] / 1e3,
+			pct_us(st, k, 50), pct_us(st, k, 99), st->max_ns[k] / 1e3);
+	}
+	for (size_t i = 0; i < sizeof(kvm_highlights) / sizeof(kvm_highlights[0]); i++) {
+		uint64_t val = kvm_value(v, kvm_highlights[i], &found);
+		if (found && val)
+			fprintf(out, "  kvm.%-24s %12" PRIu64 "\n", kvm_highlights[i], val);
+	}
+}
+
+static void print_stats_json(FILE *out, const char *title, const struct stats_view *v)
+{
+	const struct vcpu_stats *st = &v->user;
+	fprintf(out, "{\"name\": \"%s\", \"user_exits\": %" PRIu64 ", \"by_reason\": {", title, user_total(st));
+	const char *sep = "";
+	for (unsigned k = 0; k < VMEXIT__COUNT; k++) {
+		if (!st->count[k])
+			continue;
+		fprintf(out, "%s\"%s\": {\"count\": %" PRIu64 ", \"total_us\": %.3f, \"avg_us\": %.3f, \"min_us\": %.3f, "
+			     "\"p50_us\": %.3f, \"p99_us\": %.3f, \"max_us\": %.3f}",
+			sep, vmexit_kind_name(k), st->count[k], st->ns[k] / 1e3, st->ns[k] / 1e3 / st->count[k],
+			st->min_ns[k] / 1e3, pct_us(st, k, 50), pct_us(st, k, 99), st->max_ns[k] / 1e3);
+		sep = ", ";
+	}
+	fprintf(out, "}, \"kvm\": {");
+	for (int i = 0; i < v->nkvm; i++)
+		fprintf(out, "%s\"%s\": %" PRIu64, i ? ", " : "", v->kvm[i].name, v->kvm[i].value);
+	fprintf(out, "}}");
+}
+
+static int get_stats(struct machine *m, FILE *out, bool json)
+{
+	static struct stats_view sum, view; /* large; the main loop serves one request at a time */
 	memset(&sum, 0, sizeof(sum));
 	for (unsigned k = 0; k < VMEXIT__COUNT; k++)
-		sum.min_ns[k] = UINT64_MAX;
+		sum.user.min_ns[k] = UINT64_MAX;
+	if (json)
+		fprintf(out, "{\"vm\": \"%s\", \"vcpus\": [", vm_name(m->vm));
 	for (unsigned i = 0; i < vm_ncpus(m->vm); i++) {
-		struct vcpu_stats st;
-		vcpu_read_stats(vm_vcpu(m->vm, i), &st);
+		struct vcpu *v = vm_vcpu(m->vm, i);
+		vcpu_read_stats(v, &view.user);
+		view.nkvm = vcpu_kvm_stats(v, view.kvm, (int)(sizeof(view.kvm) / sizeof(view.kvm[0])));
+		if (view.nkvm < 0)
+			view.nkvm = 0;
 		char title[32];
 		snprintf(title, sizeof(title), "vcpu%u", i);
-		print_stats_table(out, title, &st);
-		for (unsigned k = 0; k < VMEXIT__COUNT; k++) {
-			sum.count[k] += st.count[k];
-			sum.ns[k] += st.ns[k];
-			if (st.min_ns[k] < sum.min_ns[k])
-				sum.min_ns[k] = st.min_ns[k];
-			if (st.max_ns[k] > sum.max_ns[k])
-				sum.max_ns[k] = st.max_ns[k];
+		if (json) {
+			fputs(i ? ", " : "", out);
+			print_stats_json(out, title, &view);
+		} else {
+			print_stats_text(out, title, &view);
 		}
+		add_stats(&sum.user, &view.user);
+		add_kvm(&sum, &view);
 	}
-	print_stats_table(out, "total", &sum);
+	if (json) {
+		fprintf(out, "], \"total\": ");
+		print_stats_json(out, "total", &sum);
+		fprintf(out, "}\n");
+	} else {
+		print_stats_text(out, "total", &sum);
+	}
 	return 0;
 }
 
@@ -97,8 +206,8 @@ int control_cmds_handle(void *machine, const char *request, FILE *out)
 	struct machine *m = machine;
 	if (strcmp(request, "get-all") == 0)
 		return get_all(m, out);
-	if (strcmp(request, "get-stats") == 0)
-		return get_stats(m, out);
+	if (strcmp(request, "get-stats") == 0 || strcmp(request, "get-stats json") == 0)
+		return get_stats(m, out, strcmp(request, "get-stats json") == 0);
 	if (strcmp(request, "destroy") == 0) {
 		vm_request_end(m->vm, VM_END_POWEROFF, 0, "destroyed by dhyvectl");
 		fprintf(out, "%s: destroyed\n", vm_name(m->vm));

@@ -22,6 +22,14 @@ enum vmexit_kind {
 	VMEXIT__COUNT
 };
 
+/* CPU mode at an exit, from CR0.PE, EFER.LMA and CS.L/CS.D (values shared with trace files). */
+enum vcpu_mode {
+	VCPU_MODE_REAL = 0,
+	VCPU_MODE_PROT16 = 1,
+	VCPU_MODE_PROT32 = 2,
+	VCPU_MODE_LONG64 = 3,
+};
+
 struct vm_exit {
 	enum vmexit_kind kind;
 	uint32_t kvm_reason;   /* the raw KVM_EXIT_* value */
@@ -32,6 +40,8 @@ struct vm_exit {
 	uint8_t size;          /* access size in bytes */
 	uint8_t is_write;
 	uint8_t cpl;
+	uint8_t mode;          /* enum vcpu_mode */
+	uint64_t time_ns;      /* CLOCK_MONOTONIC when KVM_RUN returned */
 };
 
 const char *vmexit_kind_name(enum vmexit_kind kind);

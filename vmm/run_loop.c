@@ -32,18 +32,28 @@ void vcpu_kick_signal_init(void)
 	sigaction(SIGUSR1, &sa, NULL);
 }
 
-static uint8_t current_cpl(const struct kvm_run *run)
+/* CPL and mode from the sync_regs copy of the segment registers (no ioctl). */
+static void set_cpl_and_mode(const struct kvm_run *run, struct vm_exit *ex)
 {
 	if (!(run->kvm_valid_regs & KVM_SYNC_X86_SREGS))
-		return 0;
+		return;
 	const struct kvm_sregs *s = &run->s.regs.sregs;
-	return (s->cr0 & 1) ? s->ss.dpl : 0;
+	if (!(s->cr0 & 1)) {
+		ex->mode = VCPU_MODE_REAL;
+		return;
+	}
+	ex->cpl = s->ss.dpl;
+	if ((s->efer & (1u << 10)) && s->cs.l)
+		ex->mode = VCPU_MODE_LONG64;
+	else
+		ex->mode = s->cs.db ? VCPU_MODE_PROT32 : VCPU_MODE_PROT16;
 }
 
-static void decode_exit(struct vcpu *v, struct vm_exit *ex)
+static void decode_exit(struct vcpu *v, struct vm_exit *ex, uint64_t t_ns)
 {
 	struct kvm_run *run = v->run;
-	*ex = (struct vm_exit){ .kvm_reason = run->exit_reason, .count = 1, .cpl = current_cpl(run) };
+	*ex = (struct vm_exit){ .kvm_reason = run->exit_reason, .count = 1, .time_ns = t_ns };
+	set_cpl_and_mode(run, ex);
 	if (run->kvm_valid_regs & KVM_SYNC_X86_REGS)
 		ex->rip = run->s.regs.regs.rip;
 	switch (run->exit_reason) {
@@ -120,22 +130,26 @@ static void account(struct vcpu *v, enum vmexit_kind kind, uint64_t ns)
 		__atomic_store_n(&s->min_ns[kind], ns, __ATOMIC_RELAXED);
 	if (ns > s->max_ns[kind])
 		__atomic_store_n(&s->max_ns[kind], ns, __ATOMIC_RELAXED);
+	uint64_t *bucket = &s->hist[kind][lhist_bucket(ns)];
+	__atomic_store_n(bucket, *bucket + 1, __ATOMIC_RELAXED);
 }
 
 void vcpu_run_loop(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	v->run->kvm_valid_regs = vm->sync_mask;
+	v->running_thread = pthread_self();
+	__atomic_store_n(&v->running, true, __ATOMIC_SEQ_CST);
 	while (park_while_paused(v)) {
 		struct vm_exit ex;
 		int rc = ioctl(v->fd, KVM_RUN, 0);
 		uint64_t t0 = now_ns();
 		v->synced = true;
 		if (rc == 0) {
-			decode_exit(v, &ex);
+			decode_exit(v, &ex, t0);
 		} else if (errno == EINTR || errno == EAGAIN) {
 			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-			decode_exit(v, &ex);
+			decode_exit(v, &ex, t0);
 			ex.kind = VMEXIT_KICK;
 		} else {
 			char why[128];
@@ -147,11 +161,12 @@ void vcpu_run_loop(struct vcpu *v)
 		enum vmexit_action act = h->fn ? h->fn(v, &ex, h->opaque) : VMEXIT_RESUME;
 		uint64_t dt = now_ns() - t0;
 		account(v, ex.kind, dt);
-		if (vm->hook)
-			vm->hook(v, &ex, dt, vm->hook_opaque);
+		for (unsigned i = 0; i < vm->nhooks; i++)
+			vm->hooks[i].fn(v, &ex, dt, vm->hooks[i].opaque);
 		if (act == VMEXIT_STOP)
 			break;
 	}
+	__atomic_store_n(&v->running, false, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&vm->lock);
 	vm->nparked++; /* a vCPU that left its loop never runs again */
 	pthread_cond_broadcast(&vm->cond);

@@ -42,6 +42,7 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned index, struct errmsg *e)
 		goto fail;
 	for (unsigned k = 0; k < VMEXIT__COUNT; k++)
 		v->stats.min_ns[k] = UINT64_MAX;
+	vcpu_kvm_stats_load(v);
 	return v;
 fail:
 	vcpu_destroy(v);
@@ -52,6 +53,7 @@ void vcpu_destroy(struct vcpu *v)
 {
 	if (!v)
 		return;
+	vcpu_kvm_stats_free(v);
 	if (v->run)
 		munmap(v->run, v->run_size);
 	if (v->fd >= 0)
@@ -161,5 +163,7 @@ void vcpu_read_stats(const struct vcpu *v, struct vcpu_stats *out)
 		out->ns[k] = __atomic_load_n(&v->stats.ns[k], __ATOMIC_RELAXED);
 		out->min_ns[k] = __atomic_load_n(&v->stats.min_ns[k], __ATOMIC_RELAXED);
 		out->max_ns[k] = __atomic_load_n(&v->stats.max_ns[k], __ATOMIC_RELAXED);
+		for (unsigned b = 0; b < LHIST_BUCKETS; b++)
+			out->hist[k][b] = __atomic_load_n(&v->stats.hist[k][b], __ATOMIC_RELAXED);
 	}
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "base/bootstate.h"
+#include "base/latency_hist.h"
 #include "base/errmsg.h"
 #include "vmm/exit.h"
 
@@ -19,6 +20,7 @@ struct vcpu_stats {
 	uint64_t ns[VMEXIT__COUNT];     /* user-space handling time */
 	uint64_t min_ns[VMEXIT__COUNT];
 	uint64_t max_ns[VMEXIT__COUNT];
+	uint64_t hist[VMEXIT__COUNT][LHIST_BUCKETS]; /* handling-time histogram, for p50/p99 */
 };
 
 unsigned vcpu_index(const struct vcpu *vcpu);

@@ -169,10 +169,14 @@ void vm_set_exit_handler(struct vm *vm, enum vmexit_kind kind, vmexit_handler_fn
 		vm->handlers[kind] = (struct exit_handler){ fn, opaque };
 }
 
-void vm_set_exit_hook(struct vm *vm, vmexit_hook_fn fn, void *opaque)
+int vm_add_exit_hook(struct vm *vm, vmexit_hook_fn fn, void *opaque)
 {
-	vm->hook = fn;
-	vm->hook_opaque = opaque;
+	if (vm->nhooks == VM_MAX_EXIT_HOOKS)
+		return -ENOSPC;
+	vm->hooks[vm->nhooks].fn = fn;
+	vm->hooks[vm->nhooks].opaque = opaque;
+	vm->nhooks++;
+	return 0;
 }
 
 int vm_irq_line(struct vm *vm, unsigned gsi, bool level)
@@ -196,7 +200,7 @@ int vm_start(struct vm *vm, struct errmsg *e)
 			vm_request_end(vm, VM_END_ERROR, 0, "cannot start vCPU threads");
 			return errmsg_set(e, rc, "vCPU %u thread: %s", i, strerror(rc));
 		}
-		v->thread_started = true;
+		v->thread_created = true;
 		char tname[16];
 		snprintf(tname, sizeof(tname), "vcpu%u", i);
 		pthread_setname_np(v->thread, tname);
@@ -209,10 +213,12 @@ void vm_kick_vcpu(struct vm *vm, unsigned index)
 	struct vcpu *v = vm_vcpu(vm, index);
 	if (!v)
 		return;
-	/* immediate_exit covers a kick that lands just before KVM_RUN; the signal one inside it. */
+	/* immediate_exit covers a kick that lands before KVM_RUN; the signal one inside it. The
+	 * thread publishes `running` (seq_cst) before its first KVM_RUN, so either we see it and
+	 * signal, or its first KVM_RUN sees immediate_exit. */
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (v->thread_started)
-		pthread_kill(v->thread, SIGUSR1);
+	if (__atomic_load_n(&v->running, __ATOMIC_SEQ_CST))
+		pthread_kill(v->running_thread, SIGUSR1);
 }
 
 static void kick_all(struct vm *vm)
@@ -271,9 +277,9 @@ int vm_wait(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
-		if (v->thread_started) {
+		if (v->thread_created) {
 			pthread_join(v->thread, NULL);
-			v->thread_started = false;
+			v->thread_created = false;
 		}
 	}
 	return vm_exit_status(vm);

@@ -45,7 +45,8 @@ struct vm_io_ops {
 };
 
 /* Called once per exit, after its handler, with the handling time: where trace/ and the
- * recorder hook in (DESIGN.md: once, at the dispatch point). */
+ * recorder hook in (DESIGN.md: once, at the dispatch point). Hooks run in the order added. */
+#define VM_MAX_EXIT_HOOKS 4
 typedef void (*vmexit_hook_fn)(struct vcpu *vcpu, const struct vm_exit *exit, uint64_t handle_ns, void *opaque);
 
 struct vm_config {
@@ -70,7 +71,8 @@ void vm_set_io_ops(struct vm *vm, const struct vm_io_ops *ops);
 void vm_set_exit_handler(struct vm *vm, enum vmexit_kind kind, vmexit_handler_fn fn, void *opaque);
 /* Runs vmm's own handler for ex->kind: for a replacement that wraps the default. */
 enum vmexit_action vm_default_exit_handler(struct vcpu *vcpu, struct vm_exit *ex);
-void vm_set_exit_hook(struct vm *vm, vmexit_hook_fn fn, void *opaque);
+/* Adds a hook before the VM starts; -ENOSPC when VM_MAX_EXIT_HOOKS are there already. */
+int vm_add_exit_hook(struct vm *vm, vmexit_hook_fn fn, void *opaque);
 
 /* Door 3: level of a GSI on the in-kernel irqchip. */
 int vm_irq_line(struct vm *vm, unsigned gsi, bool level);

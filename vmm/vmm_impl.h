@@ -10,6 +10,8 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
+struct kvm_stats_table;
+
 struct vcpu {
 	struct vm *vm;
 	unsigned index;
@@ -17,7 +19,10 @@ struct vcpu {
 	struct kvm_run *run;
 	size_t run_size;
 	pthread_t thread;
-	bool thread_started;
+	bool thread_created;      /* main thread only: pthread_join is owed */
+	pthread_t running_thread; /* set by the vCPU thread itself, before `running` */
+	bool running;             /* atomic: the thread may be inside KVM_RUN and can be signalled */
+	struct kvm_stats_table *kvm_stats; /* NULL where KVM has no binary stats */
 	bool synced;              /* kvm_run.s.regs holds this vCPU's registers */
 	struct vcpu_stats stats;
 };
@@ -40,8 +45,8 @@ struct vm {
 
 	struct vm_io_ops io;
 	struct exit_handler handlers[VMEXIT__COUNT];
-	vmexit_hook_fn hook;
-	void *hook_opaque;
+	struct { vmexit_hook_fn fn; void *opaque; } hooks[VM_MAX_EXIT_HOOKS];
+	unsigned nhooks;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;       /* parked/resumed/ended changes */
@@ -64,6 +69,9 @@ int cpuid_set_for_vcpu(const struct kvm_cpuid2 *tmpl, int vcpu_fd, unsigned apic
 struct vcpu *vcpu_create(struct vm *vm, unsigned index, struct errmsg *e);
 void vcpu_destroy(struct vcpu *vcpu);
 void *vcpu_thread_main(void *arg);
+/* vmm/kvm_stats.c */
+void vcpu_kvm_stats_load(struct vcpu *vcpu);
+void vcpu_kvm_stats_free(struct vcpu *vcpu);
 /* vmm/run_loop.c */
 void vm_install_default_handlers(struct vm *vm);
 void vcpu_run_loop(struct vcpu *vcpu);
