@@ -38,15 +38,8 @@ static void set_cpl_and_mode(const struct kvm_run *run, struct vm_exit *ex)
 	if (!(run->kvm_valid_regs & KVM_SYNC_X86_SREGS))
 		return;
 	const struct kvm_sregs *s = &run->s.regs.sregs;
-	if (!(s->cr0 & 1)) {
-		ex->mode = VCPU_MODE_REAL;
-		return;
-	}
-	ex->cpl = s->ss.dpl;
-	if ((s->efer & (1u << 10)) && s->cs.l)
-		ex->mode = VCPU_MODE_LONG64;
-	else
-		ex->mode = s->cs.db ? VCPU_MODE_PROT32 : VCPU_MODE_PROT16;
+	ex->mode = (uint8_t)vcpu_mode_of(s);
+	ex->cpl = ex->mode == VCPU_MODE_REAL ? 0 : s->ss.dpl;
 }
 
 static void decode_exit(struct vcpu *v, struct vm_exit *ex, uint64_t t_ns)

@@ -120,6 +120,27 @@ int vcpu_get_mp_state(struct vcpu *v, uint32_t *state)
 	return 0;
 }
 
+enum vcpu_mode vcpu_mode_of(const struct kvm_sregs *s)
+{
+	if (!(s->cr0 & 1))
+		return VCPU_MODE_REAL;
+	if ((s->efer & (1u << 10)) && s->cs.l) /* EFER.LMA and a 64-bit code segment */
+		return VCPU_MODE_LONG64;
+	return s->cs.db ? VCPU_MODE_PROT32 : VCPU_MODE_PROT16;
+}
+
+int vcpu_get_paging(struct vcpu *v, struct paging_regs *pr, enum vcpu_mode *mode)
+{
+	struct kvm_sregs s;
+	int rc = vcpu_get_sregs(v, &s);
+	if (rc < 0)
+		return rc;
+	*pr = (struct paging_regs){ .cr0 = s.cr0, .cr3 = s.cr3, .cr4 = s.cr4, .efer = s.efer };
+	if (mode)
+		*mode = vcpu_mode_of(&s);
+	return 0;
+}
+
 static void to_kvm_segment(struct kvm_segment *k, const struct boot_segment *b)
 {
 	*k = (struct kvm_segment){

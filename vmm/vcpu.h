@@ -8,6 +8,7 @@
 
 #include "base/bootstate.h"
 #include "base/latency_hist.h"
+#include "base/pagewalk.h"
 #include "base/errmsg.h"
 #include "vmm/exit.h"
 
@@ -36,6 +37,12 @@ int vcpu_set_regs(struct vcpu *vcpu, const struct kvm_regs *regs);
 int vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs);
 int vcpu_set_sregs(struct vcpu *vcpu, const struct kvm_sregs *sregs);
 int vcpu_get_mp_state(struct vcpu *vcpu, uint32_t *state);
+
+/* The CPU mode the segment and control registers put the vCPU in. */
+enum vcpu_mode vcpu_mode_of(const struct kvm_sregs *sregs);
+/* What the page walker and the decoder need: paging registers and mode (same rules as the
+ * register calls above). */
+int vcpu_get_paging(struct vcpu *vcpu, struct paging_regs *pr, enum vcpu_mode *mode);
 
 /* Puts the vCPU in the state a loader asked for (long or protected mode entry). */
 int vcpu_apply_boot_state(struct vcpu *vcpu, const struct boot_state *bs, struct errmsg *e);
