@@ -8,7 +8,10 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "cli/config.h"
 #include "cli/machine.h"
+#include "trace/disas.h"
+#include "trace/tracer.h"
 #include "vmm/kvm_stats.h"
 #include "vmm/vcpu.h"
 
@@ -201,9 +204,70 @@ static int get_stats(struct machine *m, FILE *out, bool json)
 	return 0;
 }
 
+static int trace_dump(struct machine *m, const char *path, FILE *out)
+{
+	if (!m->tracer) {
+		fprintf(out, "error: tracing is off for %s (start it with -o trace.entries=N)\n", vm_name(m->vm));
+		return -ENOENT;
+	}
+	if (path[0] != '/') {
+		fprintf(out, "error: trace-dump needs an absolute path\n");
+		return -EINVAL;
+	}
+	struct errmsg e;
+	if (tracer_dump(m->tracer, path, &e) < 0) {
+		fprintf(out, "error: %s: %s\n", path, e.text);
+		return -EIO;
+	}
+	fprintf(out, "%s: trace written to %s\n", vm_name(m->vm), path);
+	return 0;
+}
+
+/* "disas VCPU ADDR COUNT": ADDR "rip" means the vCPU's current RIP. */
+static int disas(struct machine *m, const char *args, FILE *out)
+{
+	unsigned vcpu, count;
+	char addr[32];
+	if (sscanf(args, "%u %31s %u", &vcpu, addr, &count) != 3 || count == 0 || count > 1000) {
+		fprintf(out, "error: usage: disas VCPU ADDR|rip COUNT (1-1000)\n");
+		return -EINVAL;
+	}
+	struct vcpu *v = vm_vcpu(m->vm, vcpu);
+	if (!v) {
+		fprintf(out, "error: no vCPU %u (the VM has %u)\n", vcpu, vm_ncpus(m->vm));
+		return -EINVAL;
+	}
+	vm_pause_all(m->vm);
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	int rc = vcpu_get_regs(v, &r);
+	if (rc == 0)
+		rc = vcpu_get_sregs(v, &s);
+	vm_resume_all(m->vm);
+	if (rc < 0) {
+		fprintf(out, "error: vCPU %u: reading registers: %s\n", vcpu, strerror(-rc));
+		return rc;
+	}
+	uint64_t gva;
+	enum vcpu_mode mode = vcpu_mode_of(&s);
+	if (strcmp(addr, "rip") == 0) {
+		gva = mode == VCPU_MODE_LONG64 ? r.rip : s.cs.base + r.rip;
+	} else if (parse_uint(addr, UINT64_MAX, &gva) < 0) {
+		fprintf(out, "error: '%s' is not an address\n", addr);
+		return -EINVAL;
+	}
+	struct paging_regs pr = { .cr0 = s.cr0, .cr3 = s.cr3, .cr4 = s.cr4, .efer = s.efer };
+	disas_print_around(out, vm_gmem(m->vm), &pr, mode, gva, (int)count);
+	return 0;
+}
+
 int control_cmds_handle(void *machine, const char *request, FILE *out)
 {
 	struct machine *m = machine;
+	if (strncmp(request, "trace-dump ", 11) == 0)
+		return trace_dump(m, request + 11, out);
+	if (strncmp(request, "disas ", 6) == 0)
+		return disas(m, request + 6, out);
 	if (strcmp(request, "get-all") == 0)
 		return get_all(m, out);
 	if (strcmp(request, "get-stats") == 0 || strcmp(request, "get-stats json") == 0)
@@ -213,6 +277,6 @@ int control_cmds_handle(void *machine, const char *request, FILE *out)
 		fprintf(out, "%s: destroyed\n", vm_name(m->vm));
 		return 0;
 	}
-	fprintf(out, "error: unknown request '%s' (get-all, get-stats, destroy)\n", request);
+	fprintf(out, "error: unknown request '%s' (get-all, get-stats [json], trace-dump PATH, disas VCPU ADDR COUNT, destroy)\n", request);
 	return -EINVAL;
 }

@@ -13,6 +13,7 @@
 #include "cli/control_cmds.h"
 #include "cli/machine.h"
 #include "cli/options.h"
+#include "trace/tracer.h"
 #include "vmm/vcpu.h"
 
 #define IDLE_CHECK_MS 500
@@ -130,6 +131,8 @@ int main(int argc, char **argv)
 	if (sig)
 		status = 128 + sig;
 	fprintf(stderr, "dhyve: %s: %s (%s), exit status %d\n", o.name, end_word(how), why, status);
+	if (o.trace_file && tracer_dump(m.tracer, o.trace_file, &e) < 0)
+		fprintf(stderr, "dhyve: %s: trace.file=%s: %s\n", o.name, o.trace_file, e.text);
 out:
 	machine_destroy(&m);
 out_ctl:

@@ -11,6 +11,8 @@
 #include "devmodel/chardev.h"
 #include "devmodel/power.h"
 #include "devmodel/uart16550.h"
+#include "trace/oops.h"
+#include "trace/tracer.h"
 #include "vmm/vcpu.h"
 
 static const struct { uint16_t base; unsigned irq; const char *label; } com_ports[OPT_NCOM] = {
@@ -73,6 +75,18 @@ static enum vmexit_action on_pio(struct vcpu *vcpu, struct vm_exit *ex, void *op
 	enum vmexit_action act = vm_default_exit_handler(vcpu, ex);
 	take_console_input(opaque);
 	return act;
+}
+
+/* A guest that dies gets an oops-style report before the default handler ends the VM. */
+static enum vmexit_action on_guest_death(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
+{
+	struct machine *m = opaque;
+	char reason[64];
+	snprintf(reason, sizeof(reason), "vCPU %u: %s", vcpu_index(vcpu),
+		 ex->kind == VMEXIT_SHUTDOWN ? "triple fault" :
+		 ex->kind == VMEXIT_EMULATION_FAIL ? "KVM could not emulate an instruction" : "KVM refused to enter the guest");
+	oops_print(stderr, vcpu, reason, m->tracer);
+	return vm_default_exit_handler(vcpu, ex);
 }
 
 static void notify_input(void *ctx)
@@ -150,6 +164,14 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 
 	vm_set_exit_handler(m->vm, VMEXIT_PIO, on_pio, m);
 	vm_set_exit_handler(m->vm, VMEXIT_KICK, on_kick, m);
+	vm_set_exit_handler(m->vm, VMEXIT_SHUTDOWN, on_guest_death, m);
+	vm_set_exit_handler(m->vm, VMEXIT_EMULATION_FAIL, on_guest_death, m);
+	vm_set_exit_handler(m->vm, VMEXIT_FAIL_ENTRY, on_guest_death, m);
+	if (o->trace_entries) {
+		m->tracer = tracer_create(m->vm, o->trace_entries, e);
+		if (!m->tracer)
+			return -EINVAL;
+	}
 	return 0;
 }
 
@@ -164,6 +186,8 @@ void machine_destroy(struct machine *m)
 	}
 	power_ctl_destroy(m->power);
 	m->power = NULL;
+	tracer_destroy(m->tracer);
+	m->tracer = NULL;
 	vm_destroy(m->vm);
 	m->vm = NULL;
 	iobus_destroy(&m->pio);

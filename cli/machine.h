@@ -12,6 +12,7 @@
 struct chardev;
 struct uart16550;
 struct power_ctl;
+struct tracer;
 
 struct machine {
 	struct vm *vm;
@@ -20,6 +21,7 @@ struct machine {
 	struct uart16550 *com[OPT_NCOM];
 	struct power_ctl *power;
 	struct kernel_info kernel;
+	struct tracer *tracer;    /* NULL unless trace.entries/trace.file asked for rings */
 };
 
 /* Creates the VM, its devices and loads the kernel; nothing runs yet. */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "trace/ring.h"
+#include "trace/tracer.h"
 #include "vmm/vm.h"
 
 #define DEFAULT_MEM (256ull << 20)
@@ -31,7 +33,8 @@ void options_usage(FILE *out)
 		"       -k: read name=value configuration variables from a file\n"
 		"       -l: LPC device: com1,BACKEND or com2,BACKEND (stdio, pty, file=PATH, unix=PATH, null)\n"
 		"       -m: guest memory (default 256M; a plain number means megabytes)\n"
-		"       -o: set a configuration variable (kernel=PATH, cmdline=STRING, debugexit.port=N)\n"
+		"       -o: set a configuration variable (kernel=PATH, cmdline=STRING, debugexit.port=N,\n"
+		"           trace.entries=N, trace.file=PATH)\n"
 		"       -P: accepted (PAUSE exits are handled by KVM)\n"
 		"       -s: PCI slot: [bus:]slot[:func],emulation[,conf] (hostbridge, lpc)\n"
 		"       -u: RTC keeps UTC\n"
@@ -226,6 +229,22 @@ static int get_topology(const struct config *cfg, struct dhyve_options *o, struc
 	return 0;
 }
 
+/* Rings are opt-in: trace.entries turns them on; trace.file alone turns them on with the
+ * default size. */
+static int get_trace(const struct config *cfg, struct dhyve_options *o, struct errmsg *e)
+{
+	o->trace_file = config_get(cfg, "trace.file");
+	if (o->trace_file && !o->trace_file[0])
+		return errmsg_set(e, EINVAL, "trace.file: empty path");
+	uint64_t dflt = o->trace_file ? TRACE_DEFAULT_ENTRIES : 0;
+	int rc = config_get_uint(cfg, "trace.entries", dflt, TRACE_RING_MAX, &o->trace_entries, e);
+	if (rc < 0)
+		return rc;
+	if (o->trace_entries && o->trace_entries < TRACE_RING_MIN)
+		return errmsg_set(e, EINVAL, "trace.entries: at least %d records per vCPU", TRACE_RING_MIN);
+	return 0;
+}
+
 int options_from_config(const struct config *cfg, struct dhyve_options *o, struct errmsg *e)
 {
 	memset(o, 0, sizeof(*o));
@@ -267,6 +286,8 @@ int options_from_config(const struct config *cfg, struct dhyve_options *o, struc
 			return rc;
 		o->debugexit_port = (int)port;
 	}
+	if ((rc = get_trace(cfg, o, e)) < 0)
+		return rc;
 	if ((rc = config_get_bool(cfg, "acpi_tables", false, &o->acpi, e)) < 0 ||
 	    (rc = config_get_bool(cfg, "x86.vmexit_on_hlt", false, &o->yield_on_hlt, e)) < 0 ||
 	    (rc = config_get_bool(cfg, "x86.vmexit_on_pause", false, &o->exit_on_pause, e)) < 0 ||

@@ -27,7 +27,8 @@ void trace_ring_free(struct trace_ring *r)
 	memset(r, 0, sizeof(*r));
 }
 
-uint64_t trace_ring_snapshot(const struct trace_ring *r, struct trace_record *out, uint64_t max, uint64_t *lost)
+uint64_t trace_ring_snapshot(const struct trace_ring *r, struct trace_record *out, uint64_t max, bool writer_stopped,
+			     uint64_t *lost)
 {
 	uint64_t cap = r->capacity;
 	uint64_t end = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
@@ -41,7 +42,8 @@ uint64_t trace_ring_snapshot(const struct trace_ring *r, struct trace_record *ou
 	/* The writer may now be storing index `now`, which overwrites index now - cap; every index
 	 * up to and including that one may have been torn during our copy. */
 	uint64_t now = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
-	uint64_t valid = now + 1 > cap ? now + 1 - cap : 0;
+	uint64_t in_flight = writer_stopped ? 0 : 1;
+	uint64_t valid = now + in_flight > cap ? now + in_flight - cap : 0;
 	if (valid > start) {
 		uint64_t drop = valid - start < n ? valid - start : n;
 		memmove(out, out + drop, (n - drop) * sizeof(*out));

@@ -3,6 +3,7 @@
 #ifndef DHYVE_TRACE_RING_H
 #define DHYVE_TRACE_RING_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "trace/record.h"
@@ -29,9 +30,11 @@ static inline void trace_ring_push(struct trace_ring *r, const struct trace_reco
 }
 
 /* Copies the newest records (oldest first) into out[0..max), which needs room for capacity
- * records to get all of them. Records the writer may have overwritten during the copy are
- * dropped rather than returned torn. Returns the number copied; *lost gets how many records
- * were ever written before the first one returned. */
-uint64_t trace_ring_snapshot(const struct trace_ring *r, struct trace_record *out, uint64_t max, uint64_t *lost);
+ * records to get all of them. With the writer running, records it may have overwritten during
+ * the copy (and the one it may be writing) are dropped rather than returned torn; with
+ * writer_stopped (its vCPU paused or gone) every record is kept. Returns the number copied;
+ * *lost gets how many records were ever written before the first one returned. */
+uint64_t trace_ring_snapshot(const struct trace_ring *r, struct trace_record *out, uint64_t max, bool writer_stopped,
+			     uint64_t *lost);
 
 #endif

@@ -21,9 +21,9 @@ struct tracer {
 /* Allocates a ring of `entries` records per vCPU and hooks the VM's exits (before vm_start). */
 struct tracer *tracer_create(struct vm *vm, uint64_t entries, struct errmsg *e);
 void tracer_destroy(struct tracer *t);
-/* Copies the rings into d (which the caller frees with trace_data_free) while the VM runs on,
- * and fetches the instruction bytes at every (RIP, mode) seen through the page tables of the
- * vCPU that exited there (the VM is paused briefly to read them). */
+/* Copies the rings into d (which the caller frees with trace_data_free), the VM paused for the
+ * copy, and fetches the instruction bytes at every (RIP, mode) seen through the page tables of
+ * the vCPU that exited there. */
 int tracer_collect(struct tracer *t, struct trace_data *d, struct errmsg *e);
 /* tracer_collect + tracefile_write. */
 int tracer_dump(struct tracer *t, const char *path, struct errmsg *e);
