@@ -53,19 +53,16 @@ int main(int argc, char **argv)
 	};
 	const char *vm = NULL, *vcpu = "0", *addr = "rip", *count = "10";
 	char dump[CONTROL_REQUEST_MAX + 16], disas[CONTROL_REQUEST_MAX], path[CONTROL_REQUEST_MAX];
-	const char *requests[8];
+	const char *requests[5];
 	unsigned nreq = 0;
-	bool json = false, want_disas = false, want_stats = false;
+	bool json = false, want_all = false, want_stats = false, want_dump = false, want_disas = false,
+	     want_destroy = false;
 	int ch;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (nreq == 6) {
-			fprintf(stderr, "dhyvectl: too many requests\n");
-			return 1;
-		}
 		switch (ch) {
 		case OPT_VM: vm = optarg; break;
-		case OPT_GET_ALL: requests[nreq++] = "get-all"; break;
+		case OPT_GET_ALL: want_all = true; break;
 		case OPT_GET_STATS: want_stats = true; break;
 		case OPT_JSON: json = true; break;
 		case OPT_TRACE_DUMP:
@@ -74,13 +71,13 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			snprintf(dump, sizeof(dump), "trace-dump %s", path);
-			requests[nreq++] = dump;
+			want_dump = true;
 			break;
 		case OPT_DISAS: want_disas = true; break;
 		case OPT_VCPU: vcpu = optarg; break;
 		case OPT_ADDR: addr = optarg; break;
 		case OPT_COUNT: count = optarg; break;
-		case OPT_DESTROY: requests[nreq++] = "destroy"; break;
+		case OPT_DESTROY: want_destroy = true; break;
 		case OPT_HELP:
 		case 'h': usage(stdout); return 0;
 		default:
@@ -89,8 +86,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* A fixed order, so that --destroy always comes last. */
+	if (want_all)
+		requests[nreq++] = "get-all";
 	if (want_stats)
 		requests[nreq++] = json ? "get-stats json" : "get-stats";
+	if (want_dump)
+		requests[nreq++] = dump;
 	if (want_disas) {
 		if (snprintf(disas, sizeof(disas), "disas %s %s %s", vcpu, addr, count) >= (int)sizeof(disas)) {
 			fprintf(stderr, "dhyvectl: --disas arguments too long\n");
@@ -98,6 +100,8 @@ int main(int argc, char **argv)
 		}
 		requests[nreq++] = disas;
 	}
+	if (want_destroy)
+		requests[nreq++] = "destroy";
 	if (optind < argc) {
 		fprintf(stderr, "dhyvectl: '%s': unexpected argument\n", argv[optind]);
 		return 1;
