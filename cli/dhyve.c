@@ -97,7 +97,8 @@ int main(int argc, char **argv)
 	}
 	if (rc < 0 || options_from_config(&cfg, &o, &e) < 0) {
 		fail("", e.text);
-		options_usage(stderr);
+		fprintf(stderr, "(dhyve -h lists the options)\n");
+		config_free(&cfg);
 		return VM_END_ERROR;
 	}
 

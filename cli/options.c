@@ -2,6 +2,7 @@
  * names the flag or variable and says why. */
 #include "cli/options.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -24,11 +25,12 @@ static const char *const future_emulations[] = {
 void options_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: dhyve [-AHPuw] [-c [[cpus=]n][,sockets=n][,cores=n][,threads=n]] [-k config_file]\n"
-		"             [-l lpcdev[,conf]] [-m memsize[K|M|G|T]] [-o var=value]\n"
+		"usage: dhyve [-AHPuw] [-c [[cpus=]n][,sockets=n][,cores=n][,threads=n]] [-G [w][addr:]port]\n"
+		"             [-k config_file] [-l lpcdev[,conf]] [-m memsize[K|M|G|T]] [-o var=value]\n"
 		"             [-s slot,emulation[,conf]] vmname\n"
 		"       -A: accepted for bhyve compatibility (ACPI tables come with the PCI devices)\n"
 		"       -c: number of vCPUs (default 1)\n"
+		"       -G: GDB remote stub on port (127.0.0.1 unless addr is given); w: wait for gdb\n"
 		"       -H: accepted (a halted vCPU always sleeps in the kernel here)\n"
 		"       -k: read name=value configuration variables from a file\n"
 		"       -l: LPC device: com1,BACKEND or com2,BACKEND (stdio, pty, file=PATH, unix=PATH, null)\n"
@@ -117,6 +119,28 @@ static int parse_slot(struct config *cfg, const char *arg, struct errmsg *e)
 	return rc;
 }
 
+/* -G [w][bind_addr:]port → gdb.port, gdb.address, gdb.wait (bhyve's spelling) */
+static int parse_gdb(struct config *cfg, const char *arg, struct errmsg *e)
+{
+	const char *p = arg;
+	int rc = 0;
+	if (*p == 'w') {
+		rc = set(cfg, "gdb.wait", "true", e);
+		p++;
+	}
+	const char *colon = strrchr(p, ':');
+	if (rc == 0 && colon) {
+		char addr[64];
+		if ((size_t)(colon - p) >= sizeof(addr) || colon == p)
+			return errmsg_set(e, EINVAL, "-G %s: bad listen address", arg);
+		memcpy(addr, p, (size_t)(colon - p));
+		addr[colon - p] = '\0';
+		rc = set(cfg, "gdb.address", addr, e);
+		p = colon + 1;
+	}
+	return rc < 0 ? rc : set(cfg, "gdb.port", p, e);
+}
+
 /* -l com1,BACKEND → lpc.com1.path=BACKEND */
 static int parse_lpc(struct config *cfg, const char *arg, struct errmsg *e)
 {
@@ -137,10 +161,11 @@ int options_parse_argv(int argc, char **argv, struct config *cfg, struct errmsg 
 	int ch, rc = 0;
 	optind = 0; /* 0, not 1: glibc then also forgets the position inside a bundled flag group */
 	opterr = 0;
-	while (rc == 0 && (ch = getopt(argc, argv, ":Ac:Hhk:l:m:o:Ps:uw")) != -1) {
+	while (rc == 0 && (ch = getopt(argc, argv, ":Ac:G:Hhk:l:m:o:Ps:uw")) != -1) {
 		switch (ch) {
 		case 'A': rc = set(cfg, "acpi_tables", "true", e); break;
 		case 'c': rc = parse_cpus(cfg, optarg, e); break;
+		case 'G': rc = parse_gdb(cfg, optarg, e); break;
 		case 'H': rc = set(cfg, "x86.vmexit_on_hlt", "true", e); break;
 		case 'h': return 1;
 		case 'k': rc = config_load_file(cfg, optarg, e); break;
@@ -229,6 +254,23 @@ static int get_topology(const struct config *cfg, struct dhyve_options *o, struc
 	return 0;
 }
 
+static int get_gdb(const struct config *cfg, struct dhyve_options *o, struct errmsg *e)
+{
+	o->gdb_port = -1;
+	o->gdb_addr = config_get_default(cfg, "gdb.address", "127.0.0.1");
+	const char *port = config_get(cfg, "gdb.port");
+	if (!port)
+		return 0;
+	uint64_t v;
+	if (parse_uint(port, 65535, &v) < 0)
+		return errmsg_set(e, EINVAL, "-G: '%s' is not a TCP port (0-65535)", port);
+	o->gdb_port = (int)v;
+	struct in_addr a;
+	if (inet_pton(AF_INET, o->gdb_addr, &a) != 1)
+		return errmsg_set(e, EINVAL, "-G: '%s' is not an IPv4 address", o->gdb_addr);
+	return config_get_bool(cfg, "gdb.wait", false, &o->gdb_wait, e);
+}
+
 /* Rings are opt-in: trace.entries turns them on; trace.file alone turns them on with the
  * default size. */
 static int get_trace(const struct config *cfg, struct dhyve_options *o, struct errmsg *e)
@@ -286,7 +328,7 @@ int options_from_config(const struct config *cfg, struct dhyve_options *o, struc
 			return rc;
 		o->debugexit_port = (int)port;
 	}
-	if ((rc = get_trace(cfg, o, e)) < 0)
+	if ((rc = get_trace(cfg, o, e)) < 0 || (rc = get_gdb(cfg, o, e)) < 0)
 		return rc;
 	if ((rc = config_get_bool(cfg, "acpi_tables", false, &o->acpi, e)) < 0 ||
 	    (rc = config_get_bool(cfg, "x86.vmexit_on_hlt", false, &o->yield_on_hlt, e)) < 0 ||

@@ -29,6 +29,9 @@ struct dhyve_options {
 	const char *kernel;            /* -o kernel=PATH */
 	const char *cmdline;           /* -o cmdline=STRING */
 	int debugexit_port;            /* -o debugexit.port=N, -1 when off */
+	int gdb_port;                  /* -G [w][addr:]port: -1 when off */
+	const char *gdb_addr;          /* listen address, default 127.0.0.1 */
+	bool gdb_wait;                 /* w: hold the guest until gdb attaches */
 	uint64_t trace_entries;        /* -o trace.entries=N: records per vCPU ring, 0 = tracing off */
 	const char *trace_file;        /* -o trace.file=PATH: dump the rings there when the VM ends */
 	bool acpi, yield_on_hlt, exit_on_pause, strict_msr, rtc_localtime;

@@ -69,6 +69,21 @@ size_t chardev_write_all(int fd, const uint8_t *buf, size_t len)
 	return done;
 }
 
+ssize_t chardev_read_fd(struct chardev *cd, uint8_t *buf, size_t max)
+{
+	ssize_t n = read(cd->fd, buf, max);
+	if (n > 0)
+		return n;
+	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return -1;
+}
+
+int chardev_fd(struct chardev *cd)
+{
+	return cd->fd;
+}
+
 size_t chardev_write_nonblock(int fd, const uint8_t *buf, size_t len, bool is_socket)
 {
 	size_t done = 0;

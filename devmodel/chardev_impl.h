@@ -75,6 +75,11 @@ size_t chardev_queue_input(struct chardev *cd, const uint8_t *buf, size_t len);
 /* Writes all of buf (loops on partial writes and EINTR, and waits out EAGAIN should the fd
  * be non-blocking); returns the bytes written, less than len only on an error. */
 size_t chardev_write_all(int fd, const uint8_t *buf, size_t len);
+/* The read_input of back-ends that read cd->fd: bytes read, 0 for "try again", -1 when input
+ * has ended (EOF or an error). */
+ssize_t chardev_read_fd(struct chardev *cd, uint8_t *buf, size_t max);
+/* The input_fd of back-ends whose input is cd->fd. */
+int chardev_fd(struct chardev *cd);
 /* One non-blocking attempt (plus EINTR retries) to write buf; returns bytes written (the
  * rest is the caller's to drop). send() with MSG_NOSIGNAL when is_socket so a vanished
  * peer gives EPIPE instead of SIGPIPE. */

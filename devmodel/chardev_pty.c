@@ -21,23 +21,6 @@ static void pty_write(struct chardev *cd, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&cd->out_lock);
 }
 
-static int pty_input_fd(struct chardev *cd)
-{
-	return cd->fd;
-}
-
-static ssize_t pty_read(struct chardev *cd, uint8_t *buf, size_t max)
-{
-	ssize_t n = read(cd->fd, buf, max);
-	if (n > 0)
-		return n;
-	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
-	/* EIO would mean every slave fd is closed; we hold one open (see below), so this is a
-	 * real error and input ends. */
-	return -1;
-}
-
 static void pty_close(struct chardev *cd)
 {
 	if (cd->aux_fd >= 0)
@@ -50,8 +33,8 @@ static void pty_close(struct chardev *cd)
 static const struct chardev_ops pty_ops = {
 	.kind = "pty",
 	.write = pty_write,
-	.input_fd = pty_input_fd,
-	.read_input = pty_read,
+	.input_fd = chardev_fd,
+	.read_input = chardev_read_fd,
 	.close = pty_close,
 };
 

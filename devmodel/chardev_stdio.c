@@ -37,21 +37,6 @@ static void stdio_write(struct chardev *cd, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&cd->out_lock);
 }
 
-static int stdio_input_fd(struct chardev *cd)
-{
-	return cd->fd;
-}
-
-static ssize_t stdio_read(struct chardev *cd, uint8_t *buf, size_t max)
-{
-	ssize_t n = read(cd->fd, buf, max);
-	if (n > 0)
-		return n;
-	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
-	return -1; /* EOF (stdin is /dev/null or a closed pipe) or an error: no more input */
-}
-
 static void stdio_close(struct chardev *cd)
 {
 	(void)cd;
@@ -63,8 +48,8 @@ static void stdio_close(struct chardev *cd)
 static const struct chardev_ops stdio_ops = {
 	.kind = "stdio",
 	.write = stdio_write,
-	.input_fd = stdio_input_fd,
-	.read_input = stdio_read,
+	.input_fd = chardev_fd,
+	.read_input = chardev_read_fd,
 	.close = stdio_close,
 };
 

@@ -193,15 +193,9 @@ static void chart_over_time(FILE *out, const struct trace_stats *s, const enum v
 
 static void histogram_chart(FILE *out, const uint64_t hist[STATS_HIST_BUCKETS], enum vmexit_kind kind)
 {
-	unsigned lo = STATS_HIST_BUCKETS, hi = 0;
-	uint64_t peak = 0;
-	for (unsigned b = 0; b < STATS_HIST_BUCKETS; b++)
-		if (hist[b]) {
-			lo = b < lo ? b : lo;
-			hi = b;
-			peak = hist[b] > peak ? hist[b] : peak;
-		}
-	if (lo > hi)
+	unsigned lo, hi;
+	uint64_t peak;
+	if (!stats_hist_range(hist, &lo, &hi, &peak))
 		return;
 	/* At least six buckets wide, so one busy bucket is not a wall of colour. */
 	while (hi - lo < 5 && (hi < STATS_HIST_BUCKETS - 1 || lo > 0))

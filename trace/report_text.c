@@ -102,14 +102,9 @@ static void print_mmio(FILE *out, const struct trace_stats *s, const struct repo
 /* Bars for the buckets from the lowest to the highest one used, scaled to the fullest. */
 static void print_histogram(FILE *out, const uint64_t hist[STATS_HIST_BUCKETS], enum vmexit_kind kind, uint64_t count)
 {
-	unsigned lo = STATS_HIST_BUCKETS, hi = 0;
-	uint64_t peak = 0;
-	for (unsigned b = 0; b < STATS_HIST_BUCKETS; b++)
-		if (hist[b]) {
-			lo = b < lo ? b : lo;
-			hi = b;
-			peak = hist[b] > peak ? hist[b] : peak;
-		}
+	unsigned lo, hi;
+	uint64_t peak;
+	stats_hist_range(hist, &lo, &hi, &peak);
 	fprintf(out, "\nLatency histogram: %s (%" PRIu64 " exits; handling time in us)\n", vmexit_kind_name(kind), count);
 	for (unsigned b = lo; b <= hi && peak; b++) {
 		unsigned w = (unsigned)((hist[b] * BAR_WIDTH + peak - 1) / peak);

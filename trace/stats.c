@@ -405,3 +405,17 @@ unsigned stats_kind_order(const struct stats_kind kinds[VMEXIT__COUNT], bool by_
 	}
 	return n;
 }
+
+bool stats_hist_range(const uint64_t hist[STATS_HIST_BUCKETS], unsigned *lo, unsigned *hi, uint64_t *peak)
+{
+	*lo = STATS_HIST_BUCKETS;
+	*hi = 0;
+	*peak = 0;
+	for (unsigned b = 0; b < STATS_HIST_BUCKETS; b++)
+		if (hist[b]) {
+			*lo = b < *lo ? b : *lo;
+			*hi = b;
+			*peak = hist[b] > *peak ? hist[b] : *peak;
+		}
+	return *lo <= *hi;
+}

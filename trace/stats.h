@@ -98,6 +98,8 @@ void stats_free(struct trace_stats *s);
 
 /* The histogram bucket of a handling time. */
 unsigned stats_bucket(uint32_t ns);
+/* The first and last non-empty bucket and the largest count; false when all are empty. */
+bool stats_hist_range(const uint64_t hist[STATS_HIST_BUCKETS], unsigned *lo, unsigned *hi, uint64_t *peak);
 
 /* The kinds with at least one exit, most exits (or most handling time) first; returns how many. */
 unsigned stats_kind_order(const struct stats_kind kinds[VMEXIT__COUNT], bool by_time, enum vmexit_kind out[VMEXIT__COUNT]);

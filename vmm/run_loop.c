@@ -97,16 +97,16 @@ static void decode_exit(struct vcpu *v, struct vm_exit *ex, uint64_t t_ns)
 	}
 }
 
-/* Parks the vCPU while the VM is paused. Returns false once the VM has ended. */
+/* Parks the vCPU while the VM is paused or it is held. Returns false once the VM has ended. */
 static bool park_while_paused(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	if (__atomic_load_n(&vm->pause_depth, __ATOMIC_ACQUIRE) == 0)
+	if (__atomic_load_n(&vm->pause_depth, __ATOMIC_ACQUIRE) == 0 && !__atomic_load_n(&v->held, __ATOMIC_ACQUIRE))
 		return !vm_ended(vm);
 	pthread_mutex_lock(&vm->lock);
 	vm->nparked++;
 	pthread_cond_broadcast(&vm->cond);
-	while (vm->pause_depth > 0 && !vm->ended)
+	while ((vm->pause_depth > 0 || v->held) && !vm->ended)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	vm->nparked--;
 	bool go_on = !vm->ended;

@@ -111,6 +111,68 @@ int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *sregs)
 	return ioctl(v->fd, KVM_SET_SREGS, sregs) < 0 ? -errno : 0;
 }
 
+int vcpu_get_fpu(struct vcpu *v, struct kvm_fpu *fpu)
+{
+	return ioctl(v->fd, KVM_GET_FPU, fpu) < 0 ? -errno : 0;
+}
+
+int vcpu_set_fpu(struct vcpu *v, const struct kvm_fpu *fpu)
+{
+	return ioctl(v->fd, KVM_SET_FPU, fpu) < 0 ? -errno : 0;
+}
+
+int vcpu_get_msr(struct vcpu *v, uint32_t index, uint64_t *value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} m = { .hdr.nmsrs = 1, .entry.index = index };
+	int n = ioctl(v->fd, KVM_GET_MSRS, &m);
+	if (n < 0)
+		return -errno;
+	if (n != 1)
+		return -EINVAL; /* KVM does not know this MSR */
+	*value = m.entry.data;
+	return 0;
+}
+
+int vcpu_set_msr(struct vcpu *v, uint32_t index, uint64_t value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} m = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
+	int n = ioctl(v->fd, KVM_SET_MSRS, &m);
+	return n < 0 ? -errno : n != 1 ? -EINVAL : 0;
+}
+
+int vcpu_set_guest_debug(struct vcpu *v, uint32_t control, const uint64_t db[8])
+{
+	struct kvm_guest_debug dbg = { .control = control };
+	if (db)
+		memcpy(dbg.arch.debugreg, db, sizeof(dbg.arch.debugreg));
+	return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0 ? -errno : 0;
+}
+
+int vcpu_get_events(struct vcpu *v, struct kvm_vcpu_events *ev)
+{
+	if (synced(v, KVM_SYNC_X86_EVENTS)) {
+		*ev = v->run->s.regs.events;
+		return 0;
+	}
+	return ioctl(v->fd, KVM_GET_VCPU_EVENTS, ev) < 0 ? -errno : 0;
+}
+
+int vcpu_set_events(struct vcpu *v, const struct kvm_vcpu_events *ev)
+{
+	if (synced(v, KVM_SYNC_X86_EVENTS)) {
+		v->run->s.regs.events = *ev;
+		v->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
+		return 0;
+	}
+	return ioctl(v->fd, KVM_SET_VCPU_EVENTS, ev) < 0 ? -errno : 0;
+}
+
 int vcpu_get_mp_state(struct vcpu *v, uint32_t *state)
 {
 	struct kvm_mp_state mp;

@@ -4,6 +4,7 @@
 #define DHYVE_VMM_VCPU_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/bootstate.h"
@@ -37,6 +38,22 @@ int vcpu_set_regs(struct vcpu *vcpu, const struct kvm_regs *regs);
 int vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs);
 int vcpu_set_sregs(struct vcpu *vcpu, const struct kvm_sregs *sregs);
 int vcpu_get_mp_state(struct vcpu *vcpu, uint32_t *state);
+
+int vcpu_get_fpu(struct vcpu *vcpu, struct kvm_fpu *fpu);
+int vcpu_set_fpu(struct vcpu *vcpu, const struct kvm_fpu *fpu);
+/* MSRs by index (KVM_GET_MSRS / KVM_SET_MSRS), e.g. 0xc0000102 KERNEL_GS_BASE. */
+int vcpu_get_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value);
+int vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
+/* KVM_SET_GUEST_DEBUG: control is KVM_GUESTDBG_* (ENABLE, SINGLESTEP, USE_SW_BP, USE_HW_BP,
+ * BLOCKIRQ); db[0..3] are DR0-3 and db[7] DR7 for USE_HW_BP. While paused or on the vCPU's
+ * own thread. */
+int vcpu_set_guest_debug(struct vcpu *vcpu, uint32_t control, const uint64_t db[8]);
+/* A held vCPU stays parked even after vm_resume_all (a debugger stepping one vCPU while the
+ * others stay stopped). Safe from any thread. */
+void vcpu_hold(struct vcpu *vcpu, bool hold);
+/* Pending exception/interrupt state (KVM_GET/SET_VCPU_EVENTS), e.g. to inject #BP. */
+int vcpu_get_events(struct vcpu *vcpu, struct kvm_vcpu_events *ev);
+int vcpu_set_events(struct vcpu *vcpu, const struct kvm_vcpu_events *ev);
 
 /* The CPU mode the segment and control registers put the vCPU in. */
 enum vcpu_mode vcpu_mode_of(const struct kvm_sregs *sregs);

@@ -169,6 +169,12 @@ void vm_set_exit_handler(struct vm *vm, enum vmexit_kind kind, vmexit_handler_fn
 		vm->handlers[kind] = (struct exit_handler){ fn, opaque };
 }
 
+void vm_get_exit_handler(struct vm *vm, enum vmexit_kind kind, vmexit_handler_fn *fn, void **opaque)
+{
+	*fn = (unsigned)kind < VMEXIT__COUNT ? vm->handlers[kind].fn : NULL;
+	*opaque = (unsigned)kind < VMEXIT__COUNT ? vm->handlers[kind].opaque : NULL;
+}
+
 int vm_add_exit_hook(struct vm *vm, vmexit_hook_fn fn, void *opaque)
 {
 	if (vm->nhooks == VM_MAX_EXIT_HOOKS)
@@ -285,17 +291,38 @@ int vm_wait(struct vm *vm)
 	return vm_exit_status(vm);
 }
 
-void vm_pause_all(struct vm *vm)
+void vm_pause_request(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->pause_depth++;
 	pthread_mutex_unlock(&vm->lock);
 	kick_all(vm);
+}
+
+void vm_pause_wait(struct vm *vm)
+{
 	pthread_mutex_lock(&vm->lock);
 	/* A vCPU thread that has left its loop (VM ended) counts as parked. */
 	while (vm->nparked < vm->ncpus)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_pause_all(struct vm *vm)
+{
+	vm_pause_request(vm);
+	vm_pause_wait(vm);
+}
+
+void vcpu_hold(struct vcpu *v, bool hold)
+{
+	struct vm *vm = v->vm;
+	pthread_mutex_lock(&vm->lock);
+	v->held = hold;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	if (hold)
+		vm_kick_vcpu(vm, v->index);
 }
 
 void vm_resume_all(struct vm *vm)

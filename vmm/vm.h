@@ -69,6 +69,8 @@ void vm_set_io_ops(struct vm *vm, const struct vm_io_ops *ops);
 /* Replaces the handler of one exit kind (the default handlers cover PIO/MMIO through the io
  * ops, shutdown, emulation failure and the rest). */
 void vm_set_exit_handler(struct vm *vm, enum vmexit_kind kind, vmexit_handler_fn fn, void *opaque);
+/* The handler installed now for kind (to wrap it: install yours, call the old one). */
+void vm_get_exit_handler(struct vm *vm, enum vmexit_kind kind, vmexit_handler_fn *fn, void **opaque);
 /* Runs vmm's own handler for ex->kind: for a replacement that wraps the default. */
 enum vmexit_action vm_default_exit_handler(struct vcpu *vcpu, struct vm_exit *ex);
 /* Adds a hook before the VM starts; -ENOSPC when VM_MAX_EXIT_HOOKS are there already. */
@@ -96,6 +98,11 @@ int vm_exit_status(const struct vm *vm);
  * calls. Nesting is counted. */
 void vm_pause_all(struct vm *vm);
 void vm_resume_all(struct vm *vm);
+/* The two halves of vm_pause_all, for a vCPU thread that must stop the others from inside an
+ * exit handler (a breakpoint hit): request returns at once (the caller parks when its handler
+ * returns); wait blocks until every vCPU is parked. Each request is undone by vm_resume_all. */
+void vm_pause_request(struct vm *vm);
+void vm_pause_wait(struct vm *vm);
 
 /* Kicks one vCPU out of KVM_RUN so that it sees an exit of kind VMEXIT_KICK (door 5: the moment
  * asynchronous input is taken). Safe from any thread. */

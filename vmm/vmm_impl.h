@@ -22,6 +22,7 @@ struct vcpu {
 	bool thread_created;      /* main thread only: pthread_join is owed */
 	pthread_t running_thread; /* set by the vCPU thread itself, before `running` */
 	bool running;             /* atomic: the thread may be inside KVM_RUN and can be signalled */
+	bool held;                /* under vm->lock: parked even when the VM is not paused */
 	struct kvm_stats_table *kvm_stats; /* NULL where KVM has no binary stats */
 	bool synced;              /* kvm_run.s.regs holds this vCPU's registers */
 	struct vcpu_stats stats;
