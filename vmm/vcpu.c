@@ -121,6 +121,26 @@ int vcpu_set_fpu(struct vcpu *v, const struct kvm_fpu *fpu)
 	return ioctl(v->fd, KVM_SET_FPU, fpu) < 0 ? -errno : 0;
 }
 
+int vcpu_get_xcrs(struct vcpu *v, struct kvm_xcrs *xcrs)
+{
+	return ioctl(v->fd, KVM_GET_XCRS, xcrs) < 0 ? -errno : 0;
+}
+
+int vcpu_set_xcrs(struct vcpu *v, const struct kvm_xcrs *xcrs)
+{
+	return ioctl(v->fd, KVM_SET_XCRS, xcrs) < 0 ? -errno : 0;
+}
+
+int vcpu_get_xsave(struct vcpu *v, struct kvm_xsave *xsave)
+{
+	return ioctl(v->fd, KVM_GET_XSAVE, xsave) < 0 ? -errno : 0;
+}
+
+int vcpu_set_xsave(struct vcpu *v, const struct kvm_xsave *xsave)
+{
+	return ioctl(v->fd, KVM_SET_XSAVE, xsave) < 0 ? -errno : 0;
+}
+
 int vcpu_get_msr(struct vcpu *v, uint32_t index, uint64_t *value)
 {
 	struct {

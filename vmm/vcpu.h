@@ -41,6 +41,11 @@ int vcpu_get_mp_state(struct vcpu *vcpu, uint32_t *state);
 
 int vcpu_get_fpu(struct vcpu *vcpu, struct kvm_fpu *fpu);
 int vcpu_set_fpu(struct vcpu *vcpu, const struct kvm_fpu *fpu);
+/* Extended control registers (XCR0) and the XSAVE area, for completing xgetbv/xsetbv/xsave. */
+int vcpu_get_xcrs(struct vcpu *vcpu, struct kvm_xcrs *xcrs);
+int vcpu_set_xcrs(struct vcpu *vcpu, const struct kvm_xcrs *xcrs);
+int vcpu_get_xsave(struct vcpu *vcpu, struct kvm_xsave *xsave);
+int vcpu_set_xsave(struct vcpu *vcpu, const struct kvm_xsave *xsave);
 /* MSRs by index (KVM_GET_MSRS / KVM_SET_MSRS), e.g. 0xc0000102 KERNEL_GS_BASE. */
 int vcpu_get_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value);
 int vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
