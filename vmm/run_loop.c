@@ -105,9 +105,11 @@ static bool park_while_paused(struct vcpu *v)
 		return !vm_ended(vm);
 	pthread_mutex_lock(&vm->lock);
 	vm->nparked++;
+	__atomic_store_n(&v->parked, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&vm->cond);
 	while ((vm->pause_depth > 0 || v->held) && !vm->ended)
 		pthread_cond_wait(&vm->cond, &vm->lock);
+	__atomic_store_n(&v->parked, false, __ATOMIC_RELEASE);
 	vm->nparked--;
 	bool go_on = !vm->ended;
 	pthread_mutex_unlock(&vm->lock);

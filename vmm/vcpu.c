@@ -62,6 +62,7 @@ void vcpu_destroy(struct vcpu *v)
 }
 
 unsigned vcpu_index(const struct vcpu *v) { return v->index; }
+bool vcpu_parked(const struct vcpu *v) { return __atomic_load_n(&v->parked, __ATOMIC_ACQUIRE); }
 struct vm *vcpu_vm(struct vcpu *v) { return v->vm; }
 int vcpu_fd(const struct vcpu *v) { return v->fd; }
 struct kvm_run *vcpu_run_page(struct vcpu *v) { return v->run; }

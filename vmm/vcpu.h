@@ -56,6 +56,8 @@ int vcpu_set_guest_debug(struct vcpu *vcpu, uint32_t control, const uint64_t db[
 /* A held vCPU stays parked even after vm_resume_all (a debugger stepping one vCPU while the
  * others stay stopped). Safe from any thread. */
 void vcpu_hold(struct vcpu *vcpu, bool hold);
+/* True while the vCPU is parked (VM paused, vCPU held): stopped on purpose, not hung. */
+bool vcpu_parked(const struct vcpu *vcpu);
 /* Pending exception/interrupt state (KVM_GET/SET_VCPU_EVENTS), e.g. to inject #BP. */
 int vcpu_get_events(struct vcpu *vcpu, struct kvm_vcpu_events *ev);
 int vcpu_set_events(struct vcpu *vcpu, const struct kvm_vcpu_events *ev);

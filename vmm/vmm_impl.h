@@ -23,6 +23,7 @@ struct vcpu {
 	pthread_t running_thread; /* set by the vCPU thread itself, before `running` */
 	bool running;             /* atomic: the thread may be inside KVM_RUN and can be signalled */
 	bool held;                /* under vm->lock: parked even when the VM is not paused */
+	bool parked;              /* under vm->lock (atomic reads): waiting in park_while_paused */
 	struct kvm_stats_table *kvm_stats; /* NULL where KVM has no binary stats */
 	bool synced;              /* kvm_run.s.regs holds this vCPU's registers */
 	struct vcpu_stats stats;
