@@ -13,6 +13,7 @@
 #include "cli/control_cmds.h"
 #include "cli/machine.h"
 #include "cli/options.h"
+#include "gdbstub/gdbstub.h"
 #include "trace/tracer.h"
 #include "vmm/vcpu.h"
 
@@ -72,6 +73,21 @@ static int main_loop(struct machine *m, struct control *ctl, int sigfd)
 	}
 }
 
+static int start_gdbstub(struct machine *m, const struct dhyve_options *o, struct gdbstub **stub, struct errmsg *e)
+{
+	if (o->gdb_port < 0)
+		return 0;
+	struct gdbstub_config gc = {
+		.bind_addr = o->gdb_addr, .port = (uint16_t)o->gdb_port, .wait = o->gdb_wait, .tracer = m->tracer,
+	};
+	*stub = gdbstub_create(m->vm, &gc, e);
+	if (!*stub)
+		return -EINVAL;
+	fprintf(stderr, "dhyve: %s: gdb stub listening on %s:%u%s\n", o->name, o->gdb_addr, gdbstub_port(*stub),
+		o->gdb_wait ? ", waiting for gdb to attach" : "");
+	return 0;
+}
+
 static const char *end_word(enum vm_end how)
 {
 	switch (how) {
@@ -114,13 +130,14 @@ int main(int argc, char **argv)
 
 	struct control ctl;
 	struct machine m;
+	struct gdbstub *stub = NULL;
 	memset(&m, 0, sizeof(m));
 	int status = VM_END_ERROR;
 	if (control_open(&ctl, o.name, control_cmds_handle, &m, &e) < 0) {
 		status = fail(o.name, e.text);
 		goto out_ctl;
 	}
-	if (machine_create(&m, &o, &e) < 0 || vm_start(m.vm, &e) < 0) {
+	if (machine_create(&m, &o, &e) < 0 || start_gdbstub(&m, &o, &stub, &e) < 0 || vm_start(m.vm, &e) < 0) {
 		status = fail(o.name, e.text);
 		goto out;
 	}
@@ -135,6 +152,7 @@ int main(int argc, char **argv)
 	if (o.trace_file && tracer_dump(m.tracer, o.trace_file, &e) < 0)
 		fprintf(stderr, "dhyve: %s: trace.file=%s: %s\n", o.name, o.trace_file, e.text);
 out:
+	gdbstub_destroy(stub); /* tells an attached gdb how the VM ended */
 	machine_destroy(&m);
 out_ctl:
 	control_close(&ctl);
