@@ -8,8 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
+
+#define PTY_DRAIN_POLL_US 10000 /* how often wait_for_reader looks */
+#define PTY_DRAIN_STALL 10       /* polls without progress: nobody is reading */
+#define PTY_DRAIN_POLLS 100      /* at most a second in all */
 
 static void pty_write(struct chardev *cd, const uint8_t *buf, size_t len)
 {
@@ -21,8 +26,25 @@ static void pty_write(struct chardev *cd, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&cd->out_lock);
 }
 
+/* Closing the master hangs the terminal up, and a hangup discards what the user's side has not
+ * read yet: the guest's last words (a panic message) would be lost. So give a reader that is
+ * attached a moment to drain them. Unread bytes show on our own slave fd's input queue. */
+static void wait_for_reader(struct chardev *cd)
+{
+	int last = -1, stalled = 0;
+	for (int i = 0; i < PTY_DRAIN_POLLS && cd->aux_fd >= 0 && stalled < PTY_DRAIN_STALL; i++) {
+		int unread = 0;
+		if (ioctl(cd->aux_fd, FIONREAD, &unread) < 0 || unread == 0)
+			return;
+		stalled = unread == last ? stalled + 1 : 0;
+		last = unread;
+		usleep(PTY_DRAIN_POLL_US);
+	}
+}
+
 static void pty_close(struct chardev *cd)
 {
+	wait_for_reader(cd);
 	if (cd->aux_fd >= 0)
 		close(cd->aux_fd);
 	if (cd->fd >= 0)
