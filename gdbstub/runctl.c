@@ -54,21 +54,6 @@ static int set_debug(struct gdbstub *s, struct stub_vcpu *v, uint32_t control, u
 	return rc;
 }
 
-/* set_debug for a vCPU about to be resumed; deferred to its kick exit when gdb wrote its
- * registers (see stub_vcpu.regs_written). */
-static void arm_debug(struct gdbstub *s, struct stub_vcpu *v, uint32_t control, unsigned skip_mask)
-{
-	if (!v->regs_written) {
-		set_debug(s, v, control, skip_mask);
-		return;
-	}
-	v->regs_written = false;
-	v->debug_deferred = true;
-	v->deferred_control = control;
-	v->deferred_skip = skip_mask;
-	vm_kick_vcpu(s->vm, v->index); /* its next KVM_RUN loads the registers and returns at once */
-}
-
 /* ---- stopping ------------------------------------------------------------------------------ */
 
 /* On a vCPU thread, s->lock held: asks for an all-stop that reports ev, unless a stop is on its
@@ -108,9 +93,6 @@ static void finish_stop(struct gdbstub *s)
 	for (unsigned i = 0; i < s->ncpus; i++) {
 		struct stub_vcpu *v = &s->vcpus[i];
 		undo_step_over(s, v);
-		if (v->debug_deferred)
-			v->regs_written = true; /* stopped before its kick exit: still to be loaded */
-		v->debug_deferred = false;
 		v->action = ACT_HOLD;
 		v->st_valid = false;
 		vcpu_hold(v->vcpu, false); /* they stay parked: the VM is paused */
@@ -215,10 +197,7 @@ bool runctl_resume(struct gdbstub *s, const enum run_action *actions)
 		v->nacc = 0;
 		if (s->access_watch_active && actions[i] != ACT_HOLD)
 			watch_decode_next(s, v);
-		v->debug_deferred = false;
-		if ((int)i != over && actions[i] != ACT_HOLD)
-			arm_debug(s, v, v->run_control, 0);
-		else if ((int)i != over)
+		if ((int)i != over)
 			set_debug(s, v, v->run_control, 0);
 		v->st_valid = false;
 	}
@@ -231,7 +210,7 @@ bool runctl_resume(struct gdbstub *s, const enum run_action *actions)
 		v->step_over_hw = over_hw;
 		if (over_sw >= 0)
 			bp_lift_sw(s, over_sw);
-		arm_debug(s, v, base | STEP_CONTROL, over_hw >= 0 ? 1u << over_hw : 0);
+		set_debug(s, v, base | STEP_CONTROL, over_hw >= 0 ? 1u << over_hw : 0);
 	}
 	for (unsigned i = 0; i < s->ncpus; i++)
 		vcpu_hold(s->vcpus[i].vcpu, actions[i] == ACT_HOLD || (over >= 0 && (int)i != over));
@@ -298,8 +277,6 @@ int runctl_write_back(struct gdbstub *s, unsigned i, unsigned dirty)
 	if ((dirty & GDB_DIRTY_KGSBASE) && rc == 0)
 		rc = vcpu_set_msr(v->vcpu, MSR_KERNEL_GS_BASE, v->st.k_gs_base);
 	v->st_valid = false; /* read back what KVM made of it */
-	if (dirty & (GDB_DIRTY_REGS | GDB_DIRTY_SREGS))
-		v->regs_written = true;
 	return rc;
 }
 
@@ -440,29 +417,12 @@ static enum vmexit_action on_emulation_fail(struct vcpu *vcpu, struct vm_exit *e
 	return s->prev_emul ? s->prev_emul(vcpu, ex, s->prev_emul_opaque) : vm_default_exit_handler(vcpu, ex);
 }
 
-/* The kick exit that follows a resume of a vCPU whose registers gdb wrote: they are loaded now,
- * so its guest debug can be set (on its own thread). */
-static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
-{
-	struct gdbstub *s = opaque;
-	struct stub_vcpu *v = &s->vcpus[vcpu_index(vcpu)];
-	pthread_mutex_lock(&s->lock);
-	if (v->debug_deferred) {
-		v->debug_deferred = false;
-		set_debug(s, v, v->deferred_control, v->deferred_skip);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return s->prev_kick ? s->prev_kick(vcpu, ex, s->prev_kick_opaque) : vm_default_exit_handler(vcpu, ex);
-}
-
 int runctl_install(struct gdbstub *s)
 {
 	vm_get_exit_handler(s->vm, VMEXIT_DEBUG, &s->prev_debug, &s->prev_debug_opaque);
 	vm_get_exit_handler(s->vm, VMEXIT_EMULATION_FAIL, &s->prev_emul, &s->prev_emul_opaque);
 	vm_set_exit_handler(s->vm, VMEXIT_DEBUG, on_debug, s);
 	vm_set_exit_handler(s->vm, VMEXIT_EMULATION_FAIL, on_emulation_fail, s);
-	vm_get_exit_handler(s->vm, VMEXIT_KICK, &s->prev_kick, &s->prev_kick_opaque);
-	vm_set_exit_handler(s->vm, VMEXIT_KICK, on_kick, s);
 	return 0;
 }
 
@@ -470,5 +430,4 @@ void runctl_uninstall(struct gdbstub *s)
 {
 	vm_set_exit_handler(s->vm, VMEXIT_DEBUG, s->prev_debug, s->prev_debug_opaque);
 	vm_set_exit_handler(s->vm, VMEXIT_EMULATION_FAIL, s->prev_emul, s->prev_emul_opaque);
-	vm_set_exit_handler(s->vm, VMEXIT_KICK, s->prev_kick, s->prev_kick_opaque);
 }

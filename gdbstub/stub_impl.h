@@ -100,14 +100,6 @@ struct stub_vcpu {
 	bool step_over;
 	int step_over_sw;         /* index in stub->sw, or -1 */
 	int step_over_hw;         /* DR slot disarmed for the step, or -1 */
-	/* gdb wrote registers since the stop. KVM applies registers written through sync_regs
-	 * only at the next KVM_RUN, after KVM_SET_GUEST_DEBUG has taken RIP for its single-step
-	 * bookkeeping (a step from a moved RIP would run free on VT-x/SVM): such a vCPU gets a
-	 * kick, and its guest debug is set on its own thread at that kick exit. */
-	bool regs_written;
-	bool debug_deferred;
-	uint32_t deferred_control;
-	unsigned deferred_skip;
 	/* What KVM has now, so we skip the ~5 µs ioctl when nothing changes. */
 	bool dbg_known;
 	uint32_t dbg_control;
@@ -141,8 +133,8 @@ struct gdbstub {
 	struct stop_event stop;   /* what the current (or coming) stop reports */
 
 	/* Handlers we wrapped. */
-	vmexit_handler_fn prev_debug, prev_emul, prev_kick;
-	void *prev_debug_opaque, *prev_emul_opaque, *prev_kick_opaque;
+	vmexit_handler_fn prev_debug, prev_emul;
+	void *prev_debug_opaque, *prev_emul_opaque;
 
 	struct sw_bp sw[STUB_MAX_SW_BP];
 	struct hw_slot hw[STUB_HW_SLOTS];

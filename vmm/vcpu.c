@@ -167,8 +167,27 @@ int vcpu_set_msr(struct vcpu *v, uint32_t index, uint64_t value)
 	return n < 0 ? -errno : n != 1 ? -EINVAL : 0;
 }
 
+/* Registers written through sync_regs reach KVM only at the next KVM_RUN. An ioctl that works
+ * from the current registers (KVM_SET_GUEST_DEBUG takes RIP and RFLAGS for its single-step
+ * bookkeeping) must see them before: write the dirty parts now. */
+static int flush_dirty_regs(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	if ((run->kvm_dirty_regs & KVM_SYNC_X86_REGS) && ioctl(v->fd, KVM_SET_REGS, &run->s.regs.regs) < 0)
+		return -errno;
+	if ((run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) && ioctl(v->fd, KVM_SET_SREGS, &run->s.regs.sregs) < 0)
+		return -errno;
+	if ((run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS) && ioctl(v->fd, KVM_SET_VCPU_EVENTS, &run->s.regs.events) < 0)
+		return -errno;
+	run->kvm_dirty_regs = 0;
+	return 0;
+}
+
 int vcpu_set_guest_debug(struct vcpu *v, uint32_t control, const uint64_t db[8])
 {
+	int rc = flush_dirty_regs(v);
+	if (rc < 0)
+		return rc;
 	struct kvm_guest_debug dbg = { .control = control };
 	if (db)
 		memcpy(dbg.arch.debugreg, db, sizeof(dbg.arch.debugreg));
