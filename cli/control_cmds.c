@@ -10,6 +10,7 @@
 
 #include "cli/config.h"
 #include "cli/machine.h"
+#include "fallback/fallback.h"
 #include "trace/disas.h"
 #include "trace/tracer.h"
 #include "vmm/kvm_stats.h"
@@ -197,9 +198,12 @@ static int get_stats(struct machine *m, FILE *out, bool json)
 	if (json) {
 		fprintf(out, "], \"total\": ");
 		print_stats_json(out, "total", &sum);
+		fprintf(out, ", \"fallback\": ");
+		fallback_print_stats(m->fallback, out, true);
 		fprintf(out, "}\n");
 	} else {
 		print_stats_text(out, "total", &sum);
+		fallback_print_stats(m->fallback, out, false);
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "devmodel/chardev.h"
 #include "devmodel/power.h"
 #include "devmodel/uart16550.h"
+#include "fallback/fallback.h"
 #include "trace/oops.h"
 #include "trace/tracer.h"
 #include "vmm/vcpu.h"
@@ -172,7 +173,13 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 		if (!m->tracer)
 			return -EINVAL;
 	}
-	return 0;
+	/* After the death handlers: the fallback wraps them and passes on what it cannot complete. */
+	struct fallback_config fc;
+	fallback_config_init(&fc);
+	fc.watchdog_s = o->watchdog_s;
+	fc.tracer = m->tracer;
+	m->fallback = fallback_install(m->vm, &fc, e);
+	return m->fallback ? 0 : -EINVAL;
 }
 
 void machine_destroy(struct machine *m)
@@ -186,6 +193,8 @@ void machine_destroy(struct machine *m)
 	}
 	power_ctl_destroy(m->power);
 	m->power = NULL;
+	fallback_destroy(m->fallback); /* joins its watchdog thread */
+	m->fallback = NULL;
 	tracer_destroy(m->tracer);
 	m->tracer = NULL;
 	vm_destroy(m->vm);

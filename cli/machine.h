@@ -13,6 +13,7 @@ struct chardev;
 struct uart16550;
 struct power_ctl;
 struct tracer;
+struct fallback;
 
 struct machine {
 	struct vm *vm;
@@ -22,6 +23,7 @@ struct machine {
 	struct power_ctl *power;
 	struct kernel_info kernel;
 	struct tracer *tracer;    /* NULL unless trace.entries/trace.file asked for rings */
+	struct fallback *fallback; /* completes what KVM cannot emulate; the hang watchdog */
 };
 
 /* Creates the VM, its devices and loads the kernel; nothing runs yet. */

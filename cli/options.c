@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fallback/fallback.h"
 #include "trace/ring.h"
 #include "trace/tracer.h"
 #include "vmm/vm.h"
@@ -36,7 +37,7 @@ void options_usage(FILE *out)
 		"       -l: LPC device: com1,BACKEND or com2,BACKEND (stdio, pty, file=PATH, unix=PATH, null)\n"
 		"       -m: guest memory (default 256M; a plain number means megabytes)\n"
 		"       -o: set a configuration variable (kernel=PATH, cmdline=STRING, debugexit.port=N,\n"
-		"           trace.entries=N, trace.file=PATH)\n"
+		"           trace.entries=N, trace.file=PATH, watchdog=SECONDS)\n"
 		"       -P: accepted (PAUSE exits are handled by KVM)\n"
 		"       -s: PCI slot: [bus:]slot[:func],emulation[,conf] (hostbridge, lpc)\n"
 		"       -u: RTC keeps UTC\n"
@@ -241,6 +242,8 @@ static int get_topology(const struct config *cfg, struct dhyve_options *o, struc
 		return rc;
 	if (cpus == 0)
 		return errmsg_set(e, EINVAL, "cpus: at least one vCPU is needed");
+	if (cores == 0 || threads == 0) /* found by fuzz/cmdline: the division below trapped */
+		return errmsg_set(e, EINVAL, "-c: cores and threads must be at least 1");
 	if (sockets == 0) /* bhyve: sockets defaults to cpus / (cores * threads) */
 		sockets = cpus / (cores * threads) ? cpus / (cores * threads) : 1;
 	if (sockets * cores * threads != cpus)
@@ -330,6 +333,10 @@ int options_from_config(const struct config *cfg, struct dhyve_options *o, struc
 	}
 	if ((rc = get_trace(cfg, o, e)) < 0 || (rc = get_gdb(cfg, o, e)) < 0)
 		return rc;
+	uint64_t watchdog;
+	if ((rc = config_get_uint(cfg, "watchdog", FALLBACK_WATCHDOG_DEFAULT_S, 86400, &watchdog, e)) < 0)
+		return rc;
+	o->watchdog_s = (unsigned)watchdog;
 	if ((rc = config_get_bool(cfg, "acpi_tables", false, &o->acpi, e)) < 0 ||
 	    (rc = config_get_bool(cfg, "x86.vmexit_on_hlt", false, &o->yield_on_hlt, e)) < 0 ||
 	    (rc = config_get_bool(cfg, "x86.vmexit_on_pause", false, &o->exit_on_pause, e)) < 0 ||

@@ -32,6 +32,7 @@ struct dhyve_options {
 	int gdb_port;                  /* -G [w][addr:]port: -1 when off */
 	const char *gdb_addr;          /* listen address, default 127.0.0.1 */
 	bool gdb_wait;                 /* w: hold the guest until gdb attaches */
+	unsigned watchdog_s;           /* -o watchdog=SECONDS: report a vCPU that makes no progress; 0 = off */
 	uint64_t trace_entries;        /* -o trace.entries=N: records per vCPU ring, 0 = tracing off */
 	const char *trace_file;        /* -o trace.file=PATH: dump the rings there when the VM ends */
 	bool acpi, yield_on_hlt, exit_on_pause, strict_msr, rtc_localtime;

@@ -25,6 +25,10 @@
 #define F7_EBX_CLFLUSHOPT (1u << 23)
 #define F7_EBX_CLWB     (1u << 24)
 #define F7_EBX_AVX512_ALL 0xdc230000u /* F, DQ, IFMA, PF, ER, CD, BW, VL */
+/* Leaf 0x40000001 EAX (KVM_FEATURE_*) */
+#define KVM_PV_UNHALT      (1u << 7)
+#define KVM_PV_SEND_IPI    (1u << 11)
+#define KVM_PV_SCHED_YIELD (1u << 13)
 /* Leaf 0x80000008 EBX */
 #define F88_EBX_RDPRU   (1u << 4)
 
@@ -43,6 +47,9 @@ static void filter_entry(struct kvm_cpuid_entry2 *ent)
 		} else {
 			ent->eax = ent->ebx = ent->ecx = ent->edx = 0;
 		}
+		break;
+	case 0x40000001: /* KVM paravirt features: these are hypercalls, which live-lock at CPL0 on PVM */
+		ent->eax &= ~(KVM_PV_UNHALT | KVM_PV_SEND_IPI | KVM_PV_SCHED_YIELD);
 		break;
 	case 0xd: /* XSAVE state enumeration: nothing, since XSAVE is hidden */
 		ent->eax = ent->ebx = ent->ecx = ent->edx = 0;

@@ -112,6 +112,38 @@ int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *sregs)
 	return ioctl(v->fd, KVM_SET_SREGS, sregs) < 0 ? -errno : 0;
 }
 
+/* Registers written through sync_regs reach KVM only at the next KVM_RUN. An ioctl that works
+ * from the current registers (KVM_SET_GUEST_DEBUG takes RIP and RFLAGS for its single-step
+ * bookkeeping) must see them before: write the dirty parts now. */
+static int flush_dirty_regs(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	if ((run->kvm_dirty_regs & KVM_SYNC_X86_REGS) && ioctl(v->fd, KVM_SET_REGS, &run->s.regs.regs) < 0)
+		return -errno;
+	if ((run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) && ioctl(v->fd, KVM_SET_SREGS, &run->s.regs.sregs) < 0)
+		return -errno;
+	if ((run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS) && ioctl(v->fd, KVM_SET_VCPU_EVENTS, &run->s.regs.events) < 0)
+		return -errno;
+	run->kvm_dirty_regs = 0;
+	return 0;
+}
+
+int vcpu_flush_tlb(struct vcpu *v)
+{
+	struct kvm_sregs s;
+	int rc = flush_dirty_regs(v);
+	if (rc == 0)
+		rc = ioctl(v->fd, KVM_GET_SREGS, &s) < 0 ? -errno : 0;
+	if (rc < 0)
+		return rc;
+	/* A CR4.PGE change flushes the whole TLB, global pages included (SDM 4.10.4.1). */
+	s.cr4 ^= 1u << 7;
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
+		return -errno;
+	s.cr4 ^= 1u << 7;
+	return ioctl(v->fd, KVM_SET_SREGS, &s) < 0 ? -errno : 0;
+}
+
 int vcpu_get_fpu(struct vcpu *v, struct kvm_fpu *fpu)
 {
 	return ioctl(v->fd, KVM_GET_FPU, fpu) < 0 ? -errno : 0;
@@ -165,22 +197,6 @@ int vcpu_set_msr(struct vcpu *v, uint32_t index, uint64_t value)
 	} m = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
 	int n = ioctl(v->fd, KVM_SET_MSRS, &m);
 	return n < 0 ? -errno : n != 1 ? -EINVAL : 0;
-}
-
-/* Registers written through sync_regs reach KVM only at the next KVM_RUN. An ioctl that works
- * from the current registers (KVM_SET_GUEST_DEBUG takes RIP and RFLAGS for its single-step
- * bookkeeping) must see them before: write the dirty parts now. */
-static int flush_dirty_regs(struct vcpu *v)
-{
-	struct kvm_run *run = v->run;
-	if ((run->kvm_dirty_regs & KVM_SYNC_X86_REGS) && ioctl(v->fd, KVM_SET_REGS, &run->s.regs.regs) < 0)
-		return -errno;
-	if ((run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) && ioctl(v->fd, KVM_SET_SREGS, &run->s.regs.sregs) < 0)
-		return -errno;
-	if ((run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS) && ioctl(v->fd, KVM_SET_VCPU_EVENTS, &run->s.regs.events) < 0)
-		return -errno;
-	run->kvm_dirty_regs = 0;
-	return 0;
 }
 
 int vcpu_set_guest_debug(struct vcpu *v, uint32_t control, const uint64_t db[8])

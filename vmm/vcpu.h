@@ -53,6 +53,9 @@ int vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
  * BLOCKIRQ); db[0..3] are DR0-3 and db[7] DR7 for USE_HW_BP. While paused or on the vCPU's
  * own thread. */
 int vcpu_set_guest_debug(struct vcpu *vcpu, uint32_t control, const uint64_t db[8]);
+/* Makes KVM drop its cached guest translations before the next entry (completing invpcid):
+ * CR4.PGE toggled and restored through KVM_SET_SREGS. Own thread between exits, or paused. */
+int vcpu_flush_tlb(struct vcpu *vcpu);
 /* A held vCPU stays parked even after vm_resume_all (a debugger stepping one vCPU while the
  * others stay stopped). Safe from any thread. */
 void vcpu_hold(struct vcpu *vcpu, bool hold);
