@@ -83,6 +83,7 @@ static int start_gdbstub(struct machine *m, const struct dhyve_options *o, struc
 	*stub = gdbstub_create(m->vm, &gc, e);
 	if (!*stub)
 		return -EINVAL;
+	m->gdb = *stub;
 	fprintf(stderr, "dhyve: %s: gdb stub listening on %s:%u%s\n", o->name, o->gdb_addr, gdbstub_port(*stub),
 		o->gdb_wait ? ", waiting for gdb to attach" : "");
 	return 0;
@@ -153,6 +154,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dhyve: %s: trace.file=%s: %s\n", o.name, o.trace_file, e.text);
 out:
 	gdbstub_destroy(stub); /* tells an attached gdb how the VM ended */
+	m.gdb = NULL;
 	machine_destroy(&m);
 out_ctl:
 	control_close(&ctl);

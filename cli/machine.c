@@ -12,6 +12,7 @@
 #include "devmodel/power.h"
 #include "devmodel/uart16550.h"
 #include "fallback/fallback.h"
+#include "gdbstub/gdbstub.h"
 #include "trace/oops.h"
 #include "trace/tracer.h"
 #include "vmm/vcpu.h"
@@ -87,6 +88,10 @@ static enum vmexit_action on_guest_death(struct vcpu *vcpu, struct vm_exit *ex, 
 		 ex->kind == VMEXIT_SHUTDOWN ? "triple fault" :
 		 ex->kind == VMEXIT_EMULATION_FAIL ? "KVM could not emulate an instruction" : "KVM refused to enter the guest");
 	oops_print(stderr, vcpu, reason, m->tracer);
+	/* With gdb attached, an instruction nothing could complete is a SIGILL stop there, so the
+	 * developer can look; a triple fault or a failed entry leaves nothing to resume. */
+	if (ex->kind == VMEXIT_EMULATION_FAIL && gdbstub_stop_on_fault(m->gdb, vcpu, GDB_SIGNAL_ILL))
+		return VMEXIT_RESUME;
 	return vm_default_exit_handler(vcpu, ex);
 }
 

@@ -14,6 +14,7 @@ struct uart16550;
 struct power_ctl;
 struct tracer;
 struct fallback;
+struct gdbstub;
 
 struct machine {
 	struct vm *vm;
@@ -24,6 +25,7 @@ struct machine {
 	struct kernel_info kernel;
 	struct tracer *tracer;    /* NULL unless trace.entries/trace.file asked for rings */
 	struct fallback *fallback; /* completes what KVM cannot emulate; the hang watchdog */
+	struct gdbstub *gdb;       /* set by the caller when -G asked for a stub */
 };
 
 /* Creates the VM, its devices and loads the kernel; nothing runs yet. */

@@ -417,6 +417,20 @@ static enum vmexit_action on_emulation_fail(struct vcpu *vcpu, struct vm_exit *e
 	return s->prev_emul ? s->prev_emul(vcpu, ex, s->prev_emul_opaque) : vm_default_exit_handler(vcpu, ex);
 }
 
+bool gdbstub_stop_on_fault(struct gdbstub *s, struct vcpu *vcpu, int signal)
+{
+	if (!s)
+		return false;
+	pthread_mutex_lock(&s->lock);
+	bool attached = s->attached;
+	if (attached) {
+		struct stop_event ev = { vcpu_index(vcpu), signal, STOP_SIGNAL, 0 };
+		request_stop(s, &ev);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return attached;
+}
+
 int runctl_install(struct gdbstub *s)
 {
 	vm_get_exit_handler(s->vm, VMEXIT_DEBUG, &s->prev_debug, &s->prev_debug_opaque);
