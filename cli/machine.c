@@ -79,6 +79,12 @@ static enum vmexit_action on_pio(struct vcpu *vcpu, struct vm_exit *ex, void *op
 	return act;
 }
 
+static bool hang_to_gdb(void *ctx, struct vcpu *vcpu)
+{
+	struct machine *m = ctx;
+	return gdbstub_stop_on_fault(m->gdb, vcpu, GDB_SIGNAL_TRAP);
+}
+
 /* A guest that dies gets an oops-style report before the default handler ends the VM. */
 static enum vmexit_action on_guest_death(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
 {
@@ -183,6 +189,8 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 	fallback_config_init(&fc);
 	fc.watchdog_s = o->watchdog_s;
 	fc.tracer = m->tracer;
+	fc.hang_to_debugger = hang_to_gdb;
+	fc.hang_ctx = m;
 	m->fallback = fallback_install(m->vm, &fc, e);
 	return m->fallback ? 0 : -EINVAL;
 }

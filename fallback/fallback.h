@@ -24,6 +24,10 @@ struct fallback_config {
 	bool hypercall_watch;
 	struct tracer *tracer; /* last exits in reports; may be NULL */
 	FILE *report;          /* where reports go; NULL = stderr */
+	/* With a debugger attached, a hang becomes a stop there instead of the end of the VM:
+	 * called (VM paused) after the report; true when the debugger took it. May be NULL. */
+	bool (*hang_to_debugger)(void *ctx, struct vcpu *vcpu);
+	void *hang_ctx;
 };
 
 /* watchdog_s = FALLBACK_WATCHDOG_DEFAULT_S, hypercall_watch = true, the rest NULL. */

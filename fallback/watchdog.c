@@ -159,13 +159,18 @@ static void answer_hypercall(struct fallback *fb, struct vcpu *v, struct wd_look
 	fb_stats_bump(&fb->stats.vcpu[i].hypercall_livelock);
 }
 
-static void report_hang(struct fallback *fb, struct vcpu *v)
+/* Returns true when the VM ends; false when an attached debugger took the hang as a stop (the
+ * watchdog then goes on: a vCPU still stuck after the debugger resumes it is reported again). */
+static bool report_hang(struct fallback *fb, struct vcpu *v)
 {
 	char why[128];
 	snprintf(why, sizeof(why), "vCPU %u made no progress for %u seconds (no exits, no emulated instructions, "
 		 "registers unchanged)", vcpu_index(v), fb->cfg.watchdog_s);
 	oops_print(fb->cfg.report ? fb->cfg.report : stderr, v, why, fb->cfg.tracer);
+	if (fb->cfg.hang_to_debugger && fb->cfg.hang_to_debugger(fb->cfg.hang_ctx, v))
+		return false;
 	vm_request_end(fb->vm, VM_END_ERROR, 0, why);
+	return true;
 }
 
 /* One tick over all vCPUs. Returns false once the VM is over; *soon says a vCPU sat on a
@@ -199,7 +204,7 @@ static bool watchdog_tick(struct fallback *fb, bool *soon)
 			*soon = true; /* hypercalls come in bursts: look again soon */
 			break;
 		case WD_IDLE: fb_stats_bump(&fb->stats.vcpu[i].idle_checks); break;
-		case WD_HUNG: report_hang(fb, v); hung = true; break;
+		case WD_HUNG: hung = report_hang(fb, v); break;
 		case WD_FINE: break;
 		}
 		*soon |= fb->wd[i].have_hc;

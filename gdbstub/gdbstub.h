@@ -30,10 +30,11 @@ struct gdbstub_config {
 struct gdbstub *gdbstub_create(struct vm *vm, const struct gdbstub_config *cfg, struct errmsg *e);
 /* Tells an attached gdb how the VM ended (W packet), closes the connection, stops the thread. */
 void gdbstub_destroy(struct gdbstub *stub);
-/* On a vCPU thread, inside an exit handler: when a gdb is attached, stop every vCPU there and
- * report signal to gdb (4, SIGILL, for an instruction nothing could complete) instead of letting
- * the VM die; returns true then, and the handler returns VMEXIT_RESUME (the vCPU parks). A
- * continue from gdb runs the same instruction again. */
+/* When a gdb is attached, stop every vCPU and report signal on vcpu's thread to gdb (4, SIGILL,
+ * for an instruction nothing could complete; 5, SIGTRAP, for a hang the watchdog found) instead
+ * of letting the VM die; returns true then. From an exit handler (which then returns
+ * VMEXIT_RESUME: the vCPU parks) or from another thread. A continue from gdb runs the same
+ * instruction again. */
 bool gdbstub_stop_on_fault(struct gdbstub *stub, struct vcpu *vcpu, int signal);
 /* The port actually bound (useful with port 0 in tests). */
 uint16_t gdbstub_port(const struct gdbstub *stub);

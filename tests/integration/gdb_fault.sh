@@ -1,6 +1,6 @@
-# With gdb attached, an instruction neither KVM nor dhyve's fallback can complete (popcnt at CPL0
-# on this KVM) becomes a SIGILL stop at that instruction instead of the end of the VM; without
-# gdb the same guest ends with status 4 and the oops report.
+# With gdb attached, what would end the VM becomes a stop there: an instruction neither KVM nor
+# dhyve's fallback can complete (popcnt at CPL0 on this KVM) a SIGILL at that instruction, a hang
+# the watchdog finds a SIGTRAP; without gdb the same guest ends with status 4 and the report.
 source "$(dirname "$0")/../kvm_lib.sh" "$1"
 source "$(dirname "$0")/../gdb_lib.sh"
 require_kvm
@@ -27,3 +27,21 @@ wait $vm_pid || status=$?
 [ "$status" = 1 ] || fail "dhyve after kill: status $status"
 expect_grep "Code:" $TMP/faultvm.err
 pass "with gdb: SIGILL at the popcnt (twice after a continue), the oops report on stderr, kill ends it"
+
+# A hang the watchdog finds (ring-3 `jmp .`, which no counter sees) becomes a SIGTRAP stop there.
+ELF=$GUESTS/fb_hang.elf
+port=$(free_port)
+timeout 120 "$DHYVE" -m 64M -l com1,file=$TMP/hang.con -o watchdog=2 -G "w$port" -o kernel=$ELF hangvm \
+	</dev/null >$TMP/hang.out 2>$TMP/hang.err &
+vm_pid=$!
+PIDS+=($vm_pid)
+wait_for_text $TMP/hang.err "gdb stub listening on 127.0.0.1:$port"
+user=$(sym $ELF fb_hang_user)
+run_gdb "" $out "continue" "info registers rip" "kill"
+expect_grep "received signal SIGTRAP" $out
+grep -Eq "^rip +$user " $out || fail "the hang stop is not at fb_hang_user ($user): $(cat $out)"
+status=0
+wait $vm_pid || status=$?
+[ "$status" = 1 ] || fail "dhyve after kill: status $status"
+expect_grep "made no progress for 2 seconds" $TMP/hang.err
+pass "with gdb: the watchdog's hang becomes a SIGTRAP at the spinning instruction ($user)"
