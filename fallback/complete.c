@@ -19,6 +19,7 @@
 
 #include "fallback/hypercall.h"
 #include "fallback/idt_deliver.h"
+#include "trace/disas.h"
 
 static const char *const op_names[FB_OP__COUNT] = {
 	[FB_OP_INT3] = "int3",         [FB_OP_INT] = "int",
@@ -39,40 +40,13 @@ const char *fb_op_name(enum fb_op op)
 	return (unsigned)op < FB_OP__COUNT ? op_names[op] : "?";
 }
 
-/* General registers by capstone number: which kvm_regs field, and how many bytes of it. */
+/* General registers by capstone number (the 32- and 16-bit names read the low bits). RIP and
+ * "no register" are the callers' to handle, so they are refused here. */
 bool fb_reg_value(const struct fb_cpu *c, int reg, uint64_t *value)
 {
-	static const struct { int r64, r32, r16; size_t off; } gprs[] = {
-		{ X86_REG_RAX, X86_REG_EAX, X86_REG_AX, offsetof(struct kvm_regs, rax) },
-		{ X86_REG_RBX, X86_REG_EBX, X86_REG_BX, offsetof(struct kvm_regs, rbx) },
-		{ X86_REG_RCX, X86_REG_ECX, X86_REG_CX, offsetof(struct kvm_regs, rcx) },
-		{ X86_REG_RDX, X86_REG_EDX, X86_REG_DX, offsetof(struct kvm_regs, rdx) },
-		{ X86_REG_RSI, X86_REG_ESI, X86_REG_SI, offsetof(struct kvm_regs, rsi) },
-		{ X86_REG_RDI, X86_REG_EDI, X86_REG_DI, offsetof(struct kvm_regs, rdi) },
-		{ X86_REG_RSP, X86_REG_ESP, X86_REG_SP, offsetof(struct kvm_regs, rsp) },
-		{ X86_REG_RBP, X86_REG_EBP, X86_REG_BP, offsetof(struct kvm_regs, rbp) },
-		{ X86_REG_R8, X86_REG_R8D, X86_REG_R8W, offsetof(struct kvm_regs, r8) },
-		{ X86_REG_R9, X86_REG_R9D, X86_REG_R9W, offsetof(struct kvm_regs, r9) },
-		{ X86_REG_R10, X86_REG_R10D, X86_REG_R10W, offsetof(struct kvm_regs, r10) },
-		{ X86_REG_R11, X86_REG_R11D, X86_REG_R11W, offsetof(struct kvm_regs, r11) },
-		{ X86_REG_R12, X86_REG_R12D, X86_REG_R12W, offsetof(struct kvm_regs, r12) },
-		{ X86_REG_R13, X86_REG_R13D, X86_REG_R13W, offsetof(struct kvm_regs, r13) },
-		{ X86_REG_R14, X86_REG_R14D, X86_REG_R14W, offsetof(struct kvm_regs, r14) },
-		{ X86_REG_R15, X86_REG_R15D, X86_REG_R15W, offsetof(struct kvm_regs, r15) },
-	};
-	for (size_t i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++) {
-		uint64_t v = *(const uint64_t *)((const char *)&c->regs + gprs[i].off);
-		if (reg == gprs[i].r64)
-			*value = v;
-		else if (reg == gprs[i].r32)
-			*value = (uint32_t)v;
-		else if (reg == gprs[i].r16)
-			*value = (uint16_t)v;
-		else
-			continue;
-		return true;
-	}
-	return false;
+	if (reg == X86_REG_INVALID || reg == X86_REG_RIP || reg == X86_REG_EIP)
+		return false;
+	return disas_reg_value(&c->regs, (unsigned)reg, 0, value);
 }
 
 static bool stack_register(int reg)

@@ -1,66 +1,16 @@
 /* Decoding the instruction an emulation failure stopped on: capstone with operand details (the
  * one decoder of DESIGN.md, here in detail mode), plus the two forms capstone 4 rejects. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <capstone/capstone.h>
 
 #include "fallback/complete.h"
+#include "trace/disas.h"
 #include "vmm/vcpu.h"
 
-#define NMODES 4
 #define MAX_INSN 15
-
-/* One handle per thread and mode, as trace/disas.c does: capstone handles are not thread-safe
- * and completions run on every vCPU thread. A thread-exit destructor closes them. */
-struct handles {
-	csh h[NMODES];
-	bool open[NMODES];
-};
-
-static __thread struct handles *tls_handles;
-static pthread_key_t handles_key;
-static pthread_once_t handles_once = PTHREAD_ONCE_INIT;
-static bool handles_key_ok;
-
-static void close_handles(void *arg)
-{
-	struct handles *hs = arg;
-	for (int i = 0; i < NMODES; i++)
-		if (hs->open[i])
-			cs_close(&hs->h[i]);
-	free(hs);
-}
-
-static void create_key(void)
-{
-	handles_key_ok = pthread_key_create(&handles_key, close_handles) == 0;
-}
-
-static csh *handle_for(enum vcpu_mode mode)
-{
-	static const cs_mode cs_modes[NMODES] = { CS_MODE_16, CS_MODE_16, CS_MODE_32, CS_MODE_64 };
-	if ((unsigned)mode >= NMODES)
-		return NULL;
-	if (!tls_handles) {
-		pthread_once(&handles_once, create_key);
-		tls_handles = calloc(1, sizeof(*tls_handles));
-		if (!tls_handles)
-			return NULL;
-		if (handles_key_ok)
-			pthread_setspecific(handles_key, tls_handles);
-	}
-	struct handles *hs = tls_handles;
-	if (!hs->open[mode]) {
-		if (cs_open(CS_ARCH_X86, cs_modes[mode], &hs->h[mode]) != CS_ERR_OK)
-			return NULL;
-		cs_option(hs->h[mode], CS_OPT_DETAIL, CS_OPT_ON); /* operands: the memory address */
-		hs->open[mode] = true;
-	}
-	return &hs->h[mode];
-}
 
 /* rdpru (0f 01 fd) and movbe with a register operand (0f 38 f0/f1, mod = 3) are invalid or
  * unknown to capstone 4; both only raise #UD, so their length does not matter. */
@@ -119,7 +69,7 @@ int fb_decode(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_i
 	memset(out, 0, sizeof(*out));
 	if (decode_raw(mode, bytes, len, out))
 		return 0;
-	csh *h = handle_for(mode);
+	csh *h = disas_detail_handle(mode);
 	if (!h || len == 0)
 		return -EINVAL;
 	cs_insn *insn = NULL;

@@ -3,13 +3,13 @@
  * instruction's memory operands are decoded with capstone before it runs (read, access). */
 #include <capstone/capstone.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/pagewalk.h"
 #include "gdbstub/stub_impl.h"
+#include "trace/disas.h"
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
@@ -188,99 +188,6 @@ bool watch_from_dr6(struct gdbstub *s, uint64_t dr6, struct stop_event *ev)
 
 /* ---- decoding the next instruction's memory accesses --------------------------------------- */
 
-/* One capstone handle per thread and mode, with operand details (disas.h's handles have none). */
-static pthread_key_t cs_key;
-static pthread_once_t cs_key_once = PTHREAD_ONCE_INIT;
-
-struct cs_handles {
-	csh h[3]; /* 16, 32, 64 bit */
-	bool open[3];
-};
-
-static void cs_handles_free(void *p)
-{
-	struct cs_handles *c = p;
-	for (int i = 0; i < 3; i++)
-		if (c->open[i])
-			cs_close(&c->h[i]);
-	free(c);
-}
-
-static void cs_key_init(void)
-{
-	pthread_key_create(&cs_key, cs_handles_free);
-}
-
-static csh *handle_for(enum vcpu_mode mode)
-{
-	pthread_once(&cs_key_once, cs_key_init);
-	struct cs_handles *c = pthread_getspecific(cs_key);
-	if (!c) {
-		c = calloc(1, sizeof(*c));
-		if (!c || pthread_setspecific(cs_key, c) != 0) {
-			free(c);
-			return NULL;
-		}
-	}
-	int i = mode == VCPU_MODE_LONG64 ? 2 : mode == VCPU_MODE_PROT32 ? 1 : 0;
-	if (!c->open[i]) {
-		static const cs_mode modes[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
-		if (cs_open(CS_ARCH_X86, modes[i], &c->h[i]) != CS_ERR_OK)
-			return NULL;
-		cs_option(c->h[i], CS_OPT_DETAIL, CS_OPT_ON);
-		c->open[i] = true;
-	}
-	return &c->h[i];
-}
-
-/* The value of a base or index register; the 32- and 16-bit names read the low bits. */
-static bool reg_value(const struct kvm_regs *r, unsigned reg, uint64_t next_rip, uint64_t *out)
-{
-	static const struct { unsigned r64, r32, r16; size_t off; } gprs[] = {
-		{ X86_REG_RAX, X86_REG_EAX, X86_REG_AX, offsetof(struct kvm_regs, rax) },
-		{ X86_REG_RBX, X86_REG_EBX, X86_REG_BX, offsetof(struct kvm_regs, rbx) },
-		{ X86_REG_RCX, X86_REG_ECX, X86_REG_CX, offsetof(struct kvm_regs, rcx) },
-		{ X86_REG_RDX, X86_REG_EDX, X86_REG_DX, offsetof(struct kvm_regs, rdx) },
-		{ X86_REG_RSI, X86_REG_ESI, X86_REG_SI, offsetof(struct kvm_regs, rsi) },
-		{ X86_REG_RDI, X86_REG_EDI, X86_REG_DI, offsetof(struct kvm_regs, rdi) },
-		{ X86_REG_RBP, X86_REG_EBP, X86_REG_BP, offsetof(struct kvm_regs, rbp) },
-		{ X86_REG_RSP, X86_REG_ESP, X86_REG_SP, offsetof(struct kvm_regs, rsp) },
-		{ X86_REG_R8, X86_REG_R8D, X86_REG_R8W, offsetof(struct kvm_regs, r8) },
-		{ X86_REG_R9, X86_REG_R9D, X86_REG_R9W, offsetof(struct kvm_regs, r9) },
-		{ X86_REG_R10, X86_REG_R10D, X86_REG_R10W, offsetof(struct kvm_regs, r10) },
-		{ X86_REG_R11, X86_REG_R11D, X86_REG_R11W, offsetof(struct kvm_regs, r11) },
-		{ X86_REG_R12, X86_REG_R12D, X86_REG_R12W, offsetof(struct kvm_regs, r12) },
-		{ X86_REG_R13, X86_REG_R13D, X86_REG_R13W, offsetof(struct kvm_regs, r13) },
-		{ X86_REG_R14, X86_REG_R14D, X86_REG_R14W, offsetof(struct kvm_regs, r14) },
-		{ X86_REG_R15, X86_REG_R15D, X86_REG_R15W, offsetof(struct kvm_regs, r15) },
-	};
-	if (reg == X86_REG_INVALID) {
-		*out = 0;
-		return true;
-	}
-	if (reg == X86_REG_RIP || reg == X86_REG_EIP) {
-		*out = next_rip; /* RIP-relative operands count from the next instruction */
-		return true;
-	}
-	for (size_t i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++) {
-		uint64_t v;
-		memcpy(&v, (const char *)r + gprs[i].off, sizeof(v));
-		if (reg == gprs[i].r64) {
-			*out = v;
-			return true;
-		}
-		if (reg == gprs[i].r32) {
-			*out = (uint32_t)v;
-			return true;
-		}
-		if (reg == gprs[i].r16) {
-			*out = (uint16_t)v;
-			return true;
-		}
-	}
-	return false;
-}
-
 static uint64_t segment_base(const struct kvm_sregs *sr, enum vcpu_mode mode, unsigned seg)
 {
 	switch (seg) {
@@ -337,7 +244,7 @@ void watch_decode_next(struct gdbstub *s, struct stub_vcpu *v)
 	uint64_t lin = mode == VCPU_MODE_LONG64 ? r.rip : sr.cs.base + r.rip;
 	uint8_t bytes[15];
 	size_t n = mem_read_virt(s, &pr, lin, bytes, sizeof(bytes));
-	csh *h = handle_for(mode);
+	csh *h = disas_detail_handle(mode);
 	cs_insn *in = NULL;
 	if (n == 0 || !h || cs_disasm(*h, bytes, n, r.rip, 1, &in) != 1)
 		return;
@@ -351,8 +258,8 @@ void watch_decode_next(struct gdbstub *s, struct stub_vcpu *v)
 		for (unsigned i = 0; i < x->op_count; i++) {
 			const cs_x86_op *op = &x->operands[i];
 			uint64_t base, index;
-			if (op->type != X86_OP_MEM || !reg_value(&r, op->mem.base, r.rip + in->size, &base) ||
-			    !reg_value(&r, op->mem.index, r.rip + in->size, &index))
+			if (op->type != X86_OP_MEM || !disas_reg_value(&r, op->mem.base, r.rip + in->size, &base) ||
+			    !disas_reg_value(&r, op->mem.index, r.rip + in->size, &index))
 				continue;
 			uint64_t ea = (base + index * (uint64_t)op->mem.scale + (uint64_t)op->mem.disp) & amask;
 			uint64_t addr = segment_base(&sr, mode, op->mem.segment) + ea;

@@ -20,8 +20,8 @@
  * threads and the main thread at once; so each thread opens its own handles (lazily, one per
  * mode) and a thread-exit destructor closes them, so that short-lived threads leak nothing. */
 struct disas_handles {
-	csh h[DISAS_NMODES];
-	bool open[DISAS_NMODES];
+	csh h[DISAS_NMODES][2];     /* [mode][detail] */
+	bool open[DISAS_NMODES][2];
 };
 
 static __thread struct disas_handles *tls_handles;
@@ -33,8 +33,9 @@ static void close_handles(void *arg)
 {
 	struct disas_handles *hs = arg;
 	for (int i = 0; i < DISAS_NMODES; i++)
-		if (hs->open[i])
-			cs_close(&hs->h[i]);
+		for (int d = 0; d < 2; d++)
+			if (hs->open[i][d])
+				cs_close(&hs->h[i][d]);
 	free(hs);
 }
 
@@ -43,9 +44,9 @@ static void create_key(void)
 	handles_key_ok = pthread_key_create(&handles_key, close_handles) == 0;
 }
 
-/* This thread's handle for mode, opened on first use; NULL when capstone cannot be opened
- * (out of memory) or the mode is not one of enum vcpu_mode. */
-static csh *handle_for(enum vcpu_mode mode)
+/* This thread's handle for mode (with operand details or not), opened on first use; NULL when
+ * capstone cannot be opened (out of memory) or the mode is not one of enum vcpu_mode. */
+static csh *handle_for(enum vcpu_mode mode, bool detail)
 {
 	static const cs_mode cs_modes[DISAS_NMODES] = {
 		[VCPU_MODE_REAL] = CS_MODE_16,
@@ -65,15 +66,67 @@ static csh *handle_for(enum vcpu_mode mode)
 			pthread_setspecific(handles_key, tls_handles);
 	}
 	struct disas_handles *hs = tls_handles;
-	if (!hs->open[mode]) {
-		if (cs_open(CS_ARCH_X86, cs_modes[mode], &hs->h[mode]) != CS_ERR_OK)
+	if (!hs->open[mode][detail]) {
+		csh *h = &hs->h[mode][detail];
+		if (cs_open(CS_ARCH_X86, cs_modes[mode], h) != CS_ERR_OK)
 			return NULL;
 		/* Intel syntax is capstone's default for x86; say so in case that ever changes. Details
-		 * (operands, registers read) stay off: we only need text, length and id. */
-		cs_option(hs->h[mode], CS_OPT_SYNTAX, CS_OPT_SYNTAX_INTEL);
-		hs->open[mode] = true;
+		 * (operands, registers read) cost time: only the callers that need operands get them. */
+		cs_option(*h, CS_OPT_SYNTAX, CS_OPT_SYNTAX_INTEL);
+		if (detail)
+			cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
+		hs->open[mode][detail] = true;
 	}
-	return &hs->h[mode];
+	return &hs->h[mode][detail];
+}
+
+csh *disas_detail_handle(enum vcpu_mode mode)
+{
+	return handle_for(mode, true);
+}
+
+bool disas_reg_value(const struct kvm_regs *r, unsigned reg, uint64_t next_rip, uint64_t *out)
+{
+	static const struct { unsigned r64, r32, r16; size_t off; } gprs[] = {
+		{ X86_REG_RAX, X86_REG_EAX, X86_REG_AX, offsetof(struct kvm_regs, rax) },
+		{ X86_REG_RBX, X86_REG_EBX, X86_REG_BX, offsetof(struct kvm_regs, rbx) },
+		{ X86_REG_RCX, X86_REG_ECX, X86_REG_CX, offsetof(struct kvm_regs, rcx) },
+		{ X86_REG_RDX, X86_REG_EDX, X86_REG_DX, offsetof(struct kvm_regs, rdx) },
+		{ X86_REG_RSI, X86_REG_ESI, X86_REG_SI, offsetof(struct kvm_regs, rsi) },
+		{ X86_REG_RDI, X86_REG_EDI, X86_REG_DI, offsetof(struct kvm_regs, rdi) },
+		{ X86_REG_RBP, X86_REG_EBP, X86_REG_BP, offsetof(struct kvm_regs, rbp) },
+		{ X86_REG_RSP, X86_REG_ESP, X86_REG_SP, offsetof(struct kvm_regs, rsp) },
+		{ X86_REG_R8, X86_REG_R8D, X86_REG_R8W, offsetof(struct kvm_regs, r8) },
+		{ X86_REG_R9, X86_REG_R9D, X86_REG_R9W, offsetof(struct kvm_regs, r9) },
+		{ X86_REG_R10, X86_REG_R10D, X86_REG_R10W, offsetof(struct kvm_regs, r10) },
+		{ X86_REG_R11, X86_REG_R11D, X86_REG_R11W, offsetof(struct kvm_regs, r11) },
+		{ X86_REG_R12, X86_REG_R12D, X86_REG_R12W, offsetof(struct kvm_regs, r12) },
+		{ X86_REG_R13, X86_REG_R13D, X86_REG_R13W, offsetof(struct kvm_regs, r13) },
+		{ X86_REG_R14, X86_REG_R14D, X86_REG_R14W, offsetof(struct kvm_regs, r14) },
+		{ X86_REG_R15, X86_REG_R15D, X86_REG_R15W, offsetof(struct kvm_regs, r15) },
+	};
+	if (reg == X86_REG_INVALID) {
+		*out = 0;
+		return true;
+	}
+	if (reg == X86_REG_RIP || reg == X86_REG_EIP) {
+		*out = next_rip; /* RIP-relative operands count from the next instruction */
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)r + gprs[i].off, sizeof(v));
+		if (reg == gprs[i].r64)
+			*out = v;
+		else if (reg == gprs[i].r32)
+			*out = (uint32_t)v;
+		else if (reg == gprs[i].r16)
+			*out = (uint16_t)v;
+		else
+			continue;
+		return true;
+	}
+	return false;
 }
 
 /* The "(bad)" record: length 1, so that a caller listing code can step over the byte. */
@@ -90,7 +143,7 @@ int disas_one(enum vcpu_mode mode, uint64_t address, const uint8_t *bytes, size_
 {
 	memset(out, 0, sizeof(*out));
 	out->address = address;
-	csh *h = handle_for(mode);
+	csh *h = handle_for(mode, false);
 	if (!h || len == 0)
 		return bad_insn(bytes, len, out);
 	cs_insn *insn = NULL;

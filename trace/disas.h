@@ -4,6 +4,9 @@
 #ifndef DHYVE_TRACE_DISAS_H
 #define DHYVE_TRACE_DISAS_H
 
+#include <capstone/capstone.h>
+#include <linux/kvm.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +37,16 @@ int disas_one(enum vcpu_mode mode, uint64_t address, const uint8_t *bytes, size_
  * "(bad)" instruction or one cut off by an unmapped page is not counted). */
 int disas_guest(const struct gmem *m, const struct paging_regs *pr, enum vcpu_mode mode, uint64_t gva,
 		struct disas_insn *out, int count);
+
+/* This thread's capstone handle for mode with operand details on, for the callers that need
+ * an instruction's operands (completing instructions, read and access watchpoints): the same
+ * per-thread, lazily opened handles as the decoder itself. NULL when capstone cannot open. */
+csh *disas_detail_handle(enum vcpu_mode mode);
+
+/* The value of a general register by capstone's name for it (the 32- and 16-bit names read the
+ * low bits; RIP/EIP, as RIP-relative operands use it, is next_rip; X86_REG_INVALID is 0, as an
+ * absent base or index). False for any other register. */
+bool disas_reg_value(const struct kvm_regs *r, unsigned reg, uint64_t next_rip, uint64_t *out);
 
 /* One line, Intel syntax: "0x%016llx: ", the bytes in hex padded to 24 columns (longer
  * instructions push the rest right), the mnemonic and the operands:
