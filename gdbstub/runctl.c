@@ -195,8 +195,8 @@ bool runctl_resume(struct gdbstub *s, const enum run_action *actions)
 		v->step_over = false;
 		v->step_over_sw = v->step_over_hw = -1;
 		v->nacc = 0;
-		if (s->access_watch_active && actions[i] != ACT_HOLD)
-			watch_decode_next(s, v);
+		if (s->step_watch_active && actions[i] != ACT_HOLD)
+			watch_decode_next(s, v); /* which memory the next instruction touches */
 		if ((int)i != over)
 			set_debug(s, v, v->run_control, 0);
 		v->st_valid = false;
@@ -381,7 +381,7 @@ static enum vmexit_action debug_event(struct gdbstub *s, struct stub_vcpu *v, st
 		return request_stop(s, &ev);
 	if (v->action == ACT_STEP)
 		return request_stop(s, &ev);
-	if (v->watch_step && s->access_watch_active)
+	if (v->watch_step)
 		watch_decode_next(s, v);
 	return VMEXIT_RESUME;
 }

@@ -79,6 +79,7 @@ struct watch {
 	uint64_t gpa[2];
 	unsigned piece[2];
 	uint8_t old[STUB_WATCH_MAX_LEN];
+	unsigned unclaimed;  /* looks at a changed value by vCPUs whose instruction did not write it */
 };
 
 /* One memory access of the instruction a vCPU is about to execute (software rwatch/awatch). */
@@ -141,7 +142,7 @@ struct gdbstub {
 	struct watch watches[STUB_MAX_WATCH];
 	bool dr_watch_works;      /* the start-up probe saw a DR data breakpoint fire */
 	bool step_watch_active;   /* some watchpoint is watched by stepping */
-	bool access_watch_active; /* ... and it is a read or access one (decode before each step) */
+	bool access_watch_active; /* ... and it is a read or access one */
 
 	/* Session (stub thread only). */
 	struct gdb_decoder dec;

@@ -143,6 +143,15 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
+/* Whether v's last instruction (decoded before its step) wrote into w's range. */
+static bool wrote_range(const struct stub_vcpu *v, const struct watch *w)
+{
+	for (unsigned k = 0; k < v->nacc; k++)
+		if (v->acc[k].write && overlaps(v->acc[k].addr, v->acc[k].size, w->gva, w->len))
+			return true;
+	return false;
+}
+
 bool watch_check_step(struct gdbstub *s, struct stub_vcpu *v, struct stop_event *ev)
 {
 	for (int i = 0; i < STUB_MAX_WATCH; i++) {
@@ -152,6 +161,14 @@ bool watch_check_step(struct gdbstub *s, struct stub_vcpu *v, struct stop_event 
 		if (w->type == 2) {
 			uint8_t now[STUB_WATCH_MAX_LEN];
 			if (read_value(s, w, now) == 0 && memcmp(now, w->old, w->len) != 0) {
+				/* With several vCPUs stepping, the first to look may not be the writer: the
+				 * change belongs to the vCPU whose instruction wrote the range, and one whose
+				 * instruction did not leaves it to the writer's own look. A change nobody
+				 * claims (a device's DMA, an access we could not decode) goes to whoever sees
+				 * it once every vCPU has had two looks. */
+				if (s->ncpus > 1 && !wrote_range(v, w) && ++w->unclaimed < 2 * s->ncpus)
+					continue;
+				w->unclaimed = 0;
 				memcpy(w->old, now, w->len);
 				*ev = (struct stop_event){ v->index, GDB_SIGTRAP, STOP_WATCH, w->gva };
 				return true;
