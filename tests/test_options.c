@@ -181,6 +181,14 @@ static void test_cpus_refused(void **state)
 	expect_fail(&r, EINVAL, "must equal cpus");
 	done(&r);
 
+	/* fuzz/regressions/cmdline: a zero here divided by zero. */
+	RUN(&r, "-c", "cpus=4,cores=0", "-o", "kernel=k", "vm");
+	expect_fail(&r, EINVAL, "cores and threads must be at least 1");
+	done(&r);
+	RUN(&r, "-c", "cpus=4,threads=0", "-o", "kernel=k", "vm");
+	expect_fail(&r, EINVAL, "cores and threads must be at least 1");
+	done(&r);
+
 	RUN(&r, "-c", "0", "-o", "kernel=k", "vm");
 	expect_fail(&r, EINVAL, "at least one vCPU");
 	done(&r);

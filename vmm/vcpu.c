@@ -174,28 +174,35 @@ int vcpu_set_xsave(struct vcpu *v, const struct kvm_xsave *xsave)
 	return ioctl(v->fd, KVM_SET_XSAVE, xsave) < 0 ? -errno : 0;
 }
 
+/* struct kvm_msrs ends in a flexible array: one entry's room, in standard C. */
+union one_msr {
+	struct kvm_msrs msrs;
+	uint8_t room[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+};
+
 int vcpu_get_msr(struct vcpu *v, uint32_t index, uint64_t *value)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} m = { .hdr.nmsrs = 1, .entry.index = index };
-	int n = ioctl(v->fd, KVM_GET_MSRS, &m);
+	union one_msr m;
+	memset(&m, 0, sizeof(m));
+	m.msrs.nmsrs = 1;
+	m.msrs.entries[0].index = index;
+	int n = ioctl(v->fd, KVM_GET_MSRS, &m.msrs);
 	if (n < 0)
 		return -errno;
 	if (n != 1)
 		return -EINVAL; /* KVM does not know this MSR */
-	*value = m.entry.data;
+	*value = m.msrs.entries[0].data;
 	return 0;
 }
 
 int vcpu_set_msr(struct vcpu *v, uint32_t index, uint64_t value)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} m = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
-	int n = ioctl(v->fd, KVM_SET_MSRS, &m);
+	union one_msr m;
+	memset(&m, 0, sizeof(m));
+	m.msrs.nmsrs = 1;
+	m.msrs.entries[0].index = index;
+	m.msrs.entries[0].data = value;
+	int n = ioctl(v->fd, KVM_SET_MSRS, &m.msrs);
 	return n < 0 ? -errno : n != 1 ? -EINVAL : 0;
 }
 

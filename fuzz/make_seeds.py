@@ -1,0 +1,426 @@
+#!/usr/bin/env python3
+# Writes the committed seed corpus, fuzz/corpus/<target>/<name>: small hand-made inputs that do what
+# real users do (a Linux 8250 probe, gdb's first packets, a bhyve command line, a tiny ELF...).
+"""Regenerate with: python3 fuzz/make_seeds.py  (deterministic: same files every time)."""
+import os
+import struct
+import sys
+import zlib
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def write(target, name, data):
+    d = os.path.join(ROOT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- the guest-operation byte code (fuzz/README.md, "Guest operations") ----------------------
+
+KIND = dict(pio_read=0, pio_write=1, mmio_read=2, mmio_write=3, mem_write=4, notify=5, irq_ack=6,
+            time=7, host_input=8, device=9)
+LOG2 = {1: 0, 2: 1, 4: 2, 8: 3}
+
+
+def width_for(v):
+    return 1 if v < 1 << 8 else 2 if v < 1 << 16 else 4 if v < 1 << 32 else 8
+
+
+def le(v, n):
+    return (v & ((1 << (8 * n)) - 1)).to_bytes(n, "little")
+
+
+def op_access(kind, off, size=1, value=None, width=None):
+    w = width or width_for(off)
+    b = bytes([KIND[kind] | LOG2[size] << 4 | LOG2[w] << 6]) + le(off, w)
+    if kind.endswith("write"):
+        b += le(value, size)
+    return b
+
+
+def outb(off, v, size=1):
+    return op_access("pio_write", off, size, v)
+
+
+def inb(off, size=1):
+    return op_access("pio_read", off, size)
+
+
+def host(data):
+    return bytes([KIND["host_input"], len(data)]) + data
+
+
+def dev(sub, payload=b""):
+    return bytes([KIND["device"], sub, len(payload)]) + payload
+
+
+def mem_write(gpa, data):
+    w = width_for(gpa)
+    return bytes([KIND["mem_write"] | LOG2[w] << 6]) + le(gpa, w) + bytes([len(data)]) + data
+
+
+def other_doors():
+    """One of each door the UART does not use, and two reserved opcodes (skipped alone)."""
+    return (mem_write(0x100, b"abc") + mem_write(0x1_0000_0000, b"x") + bytes([KIND["notify"], 1, 0]) +
+            bytes([KIND["irq_ack"], 4]) + bytes([KIND["time"] | 2 << 6]) + le(1000000, 4) + b"\x0a\x0f")
+
+
+# ---- uart16550: COM1 registers, as drivers use them -----------------------------------------
+
+THR = RBR = DLL = 0
+IER = DLM = 1
+IIR = FCR = 2
+LCR, MCR, LSR, MSR, SCR = 3, 4, 5, 6, 7
+
+
+def uart_init(ier=0x00, fcr=0xc7, mcr=0x0b, divisor=1):
+    return (outb(LCR, 0x80) + outb(DLL, divisor & 0xff) + outb(DLM, divisor >> 8) + outb(LCR, 0x03) +
+            outb(FCR, fcr) + outb(MCR, mcr) + outb(IER, ier))
+
+
+def uart_seeds():
+    # Linux 8250 autoconfig(): IER test, scratch test, LCR/EFR probe, FIFO probe, loopback test.
+    probe = (inb(LCR) + outb(IER, 0) + inb(IER) + outb(IER, 0x0f) + inb(IER) + outb(IER, 0) +
+             outb(SCR, 0xa5) + inb(SCR) + outb(SCR, 0x5a) + inb(SCR) +
+             outb(LCR, 0xbf) + inb(IIR) + outb(LCR, 0x80) + inb(DLL) + inb(DLM) + outb(DLL, 0x0c) +
+             outb(DLM, 0) + outb(LCR, 0x03) + outb(FCR, 0x07) + inb(IIR) + outb(FCR, 0xe7) + inb(IIR) +
+             outb(FCR, 0) + inb(IIR) + outb(MCR, 0x1a) + inb(MSR) + outb(MCR, 0x1f) + inb(MSR) +
+             outb(MCR, 0x0b) + inb(LSR) + inb(RBR) + inb(IIR) + inb(MSR))
+    write("uart16550", "linux_8250_probe", probe)
+
+    # Console output with THRE interrupts, as a polled and an interrupt-driven driver do it.
+    tx = uart_init(ier=0x02) + inb(IIR) + inb(IIR)
+    for c in b"Linux version 6.1\r\n":
+        tx += inb(LSR) + outb(THR, c) + inb(IIR)
+    tx += outb(IER, 0x00) + inb(IIR) + outb(IER, 0x02) + outb(IER, 0x02) + inb(IIR)
+    write("uart16550", "console_tx", tx)
+
+    # Receive with a trigger level of 8: more input than fits, RDA then timeout, reads drain it.
+    rx = uart_init(ier=0x05, fcr=0x81) + host(b"abcdefghijklmnopqrstuvwxyz0123456789") + inb(IIR) + inb(LSR)
+    for _ in range(20):
+        rx += inb(IIR) + inb(RBR)
+    rx += inb(LSR) + inb(IIR)
+    write("uart16550", "rx_fifo_trigger8", rx)
+
+    # Each trigger level, FIFO clear with FCR1, FIFO off (8250 mode: one holding register).
+    tl = b""
+    for fcr in (0x01, 0x41, 0x81, 0xc1):
+        tl += (uart_init(ier=0x01, fcr=fcr) + host(b"0123456789abcdef") + inb(IIR) + inb(RBR) + inb(IIR) +
+               outb(FCR, fcr | 0x02) + inb(LSR) + inb(IIR))
+    tl += (outb(FCR, 0x00) + host(b"xyz") + inb(IIR) + inb(LSR) + inb(RBR) + inb(RBR) + inb(RBR) + inb(RBR) +
+           outb(FCR, 0x07) + outb(FCR, 0x09) + inb(IIR))
+    write("uart16550", "rx_trigger_levels", tl)
+
+    # Loopback: transmit into the receiver, overrun in both modes, OE as a line-status interrupt,
+    # modem lines following MCR (TERI on RI's trailing edge), modem-status interrupt.
+    lb = uart_init(ier=0x0f, fcr=0x00, mcr=0x1b) + outb(THR, 0x41) + outb(THR, 0x42) + inb(IIR) + inb(LSR)
+    lb += inb(RBR) + outb(FCR, 0x01)
+    for i in range(18):
+        lb += outb(THR, 0x30 + i)
+    lb += inb(IIR) + inb(LSR) + inb(IIR) + host(b"held") + inb(RBR)
+    lb += outb(MCR, 0x1f) + inb(MSR) + outb(MCR, 0x10) + inb(IIR) + inb(MSR) + outb(MCR, 0x14) + outb(MCR, 0x10)
+    lb += inb(IIR) + inb(MSR) + outb(MCR, 0x0b) + inb(MSR) + inb(IIR) + inb(RBR) + inb(LSR)
+    write("uart16550", "loopback_modem", lb)
+
+    # Device actions: reset, state images good and bad, short saves, raw accesses off the end.
+    good = bytes([1, 0x05, 0x03, 0x0b, 0xc1, 0x5a, 0x01, 0x00, 0x63, 0xb0, 1, 2]) + b"hi" + bytes(14)
+    da = (uart_init(ier=0x07) + host(b"data") + dev(0) + inb(IIR) + dev(1, good) + inb(IIR) + inb(LSR) +
+          inb(RBR) + dev(1, good[:27]) + dev(1, bytes([2]) + good[1:]) + dev(1, good[:1] + b"\xff" + good[2:]) +
+          dev(1, good[:11] + b"\x11" + good[12:]) + dev(1, good[:8] + b"\x60" + good[9:]) +
+          dev(1, good[:9] + b"\x00" + good[10:]) + dev(1, good[:3] + b"\xff" + good[4:]) +
+          dev(1, good[:4] + b"\x02" + good[5:]) + dev(1, good[:10] + b"\x02" + good[11:]) +
+          dev(1, good[:8] + b"\xe3" + good[9:]) + dev(1, good[:4] + b"\x00" + good[5:]) +
+          dev(3, b"\x10") + dev(3, b"\x28") + dev(3) +
+          dev(2, bytes([9, 0, 0])) + dev(2, bytes([200, 1, 7])) + dev(2, bytes([7, 1, 0x42])) +
+          dev(2, bytes([7, 4])) + dev(2, bytes([0, 1, 0x21])) + dev(7))
+    write("uart16550", "reset_and_state", da)
+
+    # Wide and odd accesses: 2/4/8-byte ports, one running off the end, ports nobody owns.
+    wa = (uart_init() + inb(LSR, 2) + inb(LSR, 4) + inb(RBR, 8) + outb(SCR, 0x1234, 2) + inb(SCR) +
+          inb(7, 2) + outb(6, 0xffff, 4) + inb(0x100) + outb(0x100, 1) + op_access("pio_read", 0x10000) +
+          op_access("pio_read", 0xfffffffffffffc08, width=8) + op_access("mmio_read", 0) +
+          op_access("mmio_write", 0, 4, 7) + outb(LSR, 0xff) + outb(MSR, 0xff) + other_doors() + inb(IIR))
+    write("uart16550", "odd_accesses", wa)
+
+    # A polled 8250-mode console with interrupts on, as early boot code and BIOSes drive it.
+    early = uart_init(ier=0x03, fcr=0x00, divisor=0x0c) + host(b"root\r")
+    for _ in range(6):
+        early += inb(LSR) + inb(IIR) + inb(RBR)
+    early += outb(THR, 0x23) + inb(IIR) + inb(IIR)
+    write("uart16550", "early_console", early)
+
+
+# ---- iobus: DEVICE sub 0 register16, 1 register64, 2 find, 3 raw access, 4 reset --------------
+
+def reg16(base, length, flags=0):
+    return dev(0, le(base, 2) + le(length, 1) + bytes([flags]))
+
+
+def reg64(base, length, flags=0):
+    return dev(1, le(base, 8) + le(length, 8) + bytes([flags]))
+
+
+def find(addr):
+    return dev(2, le(addr, 8))
+
+
+def raw(addr, size, write, value=0):
+    return dev(3, le(addr, 8) + bytes([size, write]) + le(value, 8))
+
+
+def bus_read(addr, size=1):
+    return op_access("mmio_read", addr, size)
+
+
+def bus_write(addr, value, size=1):
+    return op_access("mmio_write", addr, size, value)
+
+
+def iobus_seeds():
+    pc = (reg16(0x3f8, 8) + reg16(0x2f8, 8) + reg16(0x600, 4) + reg16(0x604, 2) + reg16(0xcf9, 1) +
+          reg16(0x64, 1) + reg16(0xf4, 1, flags=1) + reg16(0x3fc, 2) + reg16(0x3f0, 9) + reg16(0x300, 0) +
+          find(0x3f8) + find(0x3ff) + find(0x400) + find(0) +
+          bus_read(0x3f8) + bus_read(0x3fd) + bus_write(0x3f8, 0x41) + bus_read(0x600, 4) + bus_read(0x602, 4) +
+          bus_read(0x604, 2) + bus_write(0xcf9, 6) + bus_write(0xf4, 0x10) + bus_read(0xf4) + bus_read(0x500) +
+          op_access("pio_read", 0x3f8, 8) + op_access("pio_write", 0x600, 4, 0x2000))
+    write("iobus", "pc_ports", pc)
+
+    top = 0xffffffffffffffff
+    edges = (reg64(top - 0xf, 0x10) + reg64(top - 0xf, 0xf) + reg64(top, 1) + reg64(0, 1) + reg64(1, top) +
+             reg64(0x1000, 0x1000) + reg64(0xfee00000, 0x1000) + reg64(0x800, 0x801) +
+             find(top) + find(top - 0xf) + find(0xfee00fff) +
+             op_access("mmio_read", top - 0xf, 8, width=8) + op_access("mmio_read", top - 3, 8, width=8) +
+             op_access("mmio_write", 0xfee000b0, 4, 0, width=4) + raw(0x1000, 3, 0) + raw(0x1000, 0, 1, 5) +
+             raw(0x1000, 16, 0) + raw(0x1ffc, 8, 0) + raw(0x1ff8, 8, 1, 0x1122334455667788) +
+             raw(0x1001, 2, 1, 0xabcdef) + dev(4) + bus_read(0x1000) + reg64(0x1000, 0x10) + bus_read(0x100f))
+    write("iobus", "address_space_edges", edges)
+
+    many = b""
+    for i in range(40):
+        many += reg16(0x100 + 16 * ((i * 7) % 40), 8 + (i % 3), flags=i & 1)
+    for i in range(0, 0x300, 0x1d):
+        many += bus_read(0x100 + i, 2) + bus_write(0x100 + i, i, 1)
+    write("iobus", "many_regions", many + other_doors())
+
+
+# ---- loader: tiny kernels built here (no toolchain needed) ----------------------------------
+
+def elf64(entry=0x100000, segs=((0x100000, b"\xf4" * 16, 0x2000),), etype=2, machine=62):
+    phoff, phnum = 64, len(segs)
+    data_off = phoff + 56 * phnum
+    hdr = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+    hdr += struct.pack("<HHIQQQIHHHHHH", etype, machine, 1, entry, phoff, 0, 0, 64, 56, phnum, 64, 0, 0)
+    ph, body, off = b"", b"", data_off
+    for paddr, data, memsz in segs:
+        ph += struct.pack("<IIQQQQQQ", 1, 7, off, paddr, paddr, len(data), memsz, 0x1000)
+        body += data
+        off += len(data)
+    return hdr + ph + body
+
+
+def elf32(entry=0x100000, segs=((0x100000, b"\xf4" * 16, 0x1000),), prefix_in_seg=b""):
+    phoff, phnum = 52, len(segs)
+    data_off = phoff + 32 * phnum
+    hdr = b"\x7fELF" + bytes([1, 1, 1, 0]) + bytes(8)
+    hdr += struct.pack("<HHIIIIIHHHHHH", 2, 3, 1, entry, phoff, 0, 0, 52, 32, phnum, 40, 0, 0)
+    ph, body, off = b"", b"", data_off
+    for paddr, data, memsz in segs:
+        data = prefix_in_seg + data
+        ph += struct.pack("<IIIIIIII", 1, off, paddr, paddr, len(data), max(memsz, len(data)), 7, 0x1000)
+        body += data
+        off += len(data)
+    return hdr + ph + body
+
+
+MB_MAGIC = 0x1BADB002
+
+
+def mb_header(flags, extra=b""):
+    return struct.pack("<III", MB_MAGIC, flags, (-(MB_MAGIC + flags)) & 0xffffffff) + extra
+
+
+def loader_seeds():
+    write("loader", "elf64_min", elf64())
+    write("loader", "elf64_two_segments", elf64(entry=0x101000, segs=((0x100000, b"\x90" * 32, 0x1000),
+                                                                     (0x101000, b"\xf4" * 8, 0x800))))
+    # The harness's RAM: [0, 640 KiB), [1 MiB, +64 KiB), [1 MiB + 64 KiB, +16 KiB).
+    write("loader", "elf64_second_slot", elf64(entry=0x110010, segs=((0x110000, b"\xf4" * 32, 0x2000),)))
+    write("loader", "elf64_across_slots", elf64(entry=0x10fff0, segs=((0x10fff0, b"\xf4" * 32, 0x20),)))
+    write("loader", "elf32_min", elf32())
+    # Multiboot header inside the ELF32's loaded segment (how GRUB-style kernels ship).
+    write("loader", "multiboot_elf32", elf32(prefix_in_seg=mb_header(0x3)))
+    # a.out kludge: header_addr/load_addr/load_end/bss_end/entry describe a flat binary.
+    hdr_addr = 0x100000
+    aout = mb_header(0x10003, struct.pack("<IIIII", hdr_addr, hdr_addr, hdr_addr + 64, hdr_addr + 0x2000,
+                                           hdr_addr + 32))
+    write("loader", "multiboot_aout", aout + bytes(32 - len(aout) % 32) + b"\xf4" * 32)
+    write("loader", "multiboot_bad_checksum", struct.pack("<III", MB_MAGIC, 0, 0) + elf64())
+    write("loader", "elf64_dyn", elf64(etype=3))
+
+
+# ---- gdb_packet: flag byte, then what gdb sends ---------------------------------------------
+
+def pkt(body):
+    return b"$" + body + b"#" + b"%02x" % (sum(body) & 0xff)
+
+
+def gdb_seeds():
+    hello = (b"+" + pkt(b"qSupported:multiprocess+;swbreak+;hwbreak+;qRelocInsn+;fork-events+;vContSupported+") +
+             b"+" + pkt(b"vMustReplyEmpty") + b"+" + pkt(b"QStartNoAckMode") + b"+" + pkt(b"Hgp0.0") +
+             pkt(b"qXfer:features:read:target.xml:0,ffb") + pkt(b"qTStatus") + pkt(b"?") + pkt(b"qfThreadInfo") +
+             pkt(b"qsThreadInfo") + pkt(b"qAttached") + pkt(b"Hc-1") + pkt(b"qC") + pkt(b"qOffsets") + pkt(b"g"))
+    write("gdb_packet", "session_start", b"\x00" + hello)
+    run = (pkt(b"m100000,40") + pkt(b"M100000,4:deadBEEF") + pkt(b"p10") + pkt(b"P10=0000100000000000") +
+           pkt(b"Z0,100000,1") + pkt(b"z0,100000,1") + pkt(b"Z2,2000,8") + pkt(b"vCont?") +
+           pkt(b"vCont;s:1;c") + b"\x03" + pkt(b"qRcmd,7265736574") + pkt(b"D") + b"-" + pkt(b"k"))
+    write("gdb_packet", "session_run", b"\x00" + run)
+    # Binary data with escapes ('}' then byte ^ 0x20), as "X" sends it; a dangling escape at '#'.
+    x = b"X100000,6:" + b"}\x03}\x04}]}\x0aab"
+    write("gdb_packet", "binary_write", b"\x00" + pkt(x) + pkt(b"X0,1:}") + b"$abc#zz" + b"$m10$m20,4#" +
+          pkt(b"g") + b"$g#0")
+    # Flag 1 fixes checksums: bodies here carry placeholder digits.
+    write("gdb_packet", "fixed_checksums", b"\x01" + b"$qSupported#00$vCont;c#00$m0,10#00$X0,2:}\x5d}\x03#00" +
+          b"$0123456789abcdefABCDEF#00$ffffffffffffffff1,2#00$#00")
+    write("gdb_packet", "small_hex_buffer", b"\x0a" + b"$00112233445566778899aabbccddeeff00112233#00")
+    write("gdb_packet", "overflow", b"\x00" + b"$" + b"a" * 16400 + b"#00" + pkt(b"g"))
+
+
+# ---- config_file and cmdline -----------------------------------------------------------------
+
+def config_seeds():
+    full = (b"# a dhyve -k file\n\nname=vm0\ncpus=4\nsockets=2\ncores=2\nthreads=1\nmemory.size=512M\n"
+            b"kernel=/boot/kernel.elf\ncmdline=console=ttyS0 root=/dev/vda\nlpc.com1.path=stdio\n"
+            b"lpc.com2.path=file=/tmp/com2.log\npci.0.0.0.device=hostbridge\npci.0.31.0.device=lpc\n"
+            b"pci.0.3.0.device=amd_hostbridge\npci.0.3.0.config=x=1\ngdb.port=1234\ngdb.address=127.0.0.1\n"
+            b"gdb.wait=true\ntrace.entries=4096\ntrace.file=/tmp/trace.dht\ndebugexit.port=0xf4\n"
+            b"acpi_tables=yes\nx86.vmexit_on_hlt=on\nx86.vmexit_on_pause=1\nx86.strictmsr=false\n"
+            b"rtc.use_localtime=off\n   spaced.name = padded value \t\n")
+    write("config_file", "full", full)
+    write("config_file", "minimal", b"name=vm0\nkernel=k\n")
+    write("config_file", "bad_line", b"cpus=2\nthis line is bad\n")
+    write("config_file", "bad_values", b"name=vm0\nkernel=k\ncpus=0x40\nmemory.size=1T\ngdb.port=70000\n"
+          b"pci.0.32.0.device=lpc\npci.1.2.3.device=virtio-net\ngdb.wait=maybe\ntrace.entries=3\n")
+    write("config_file", "long_line", b"name=" + b"x" * 4100 + b"\n")
+    write("config_file", "no_newline_nul", b"name=vm0\nkernel=k\x00hidden\ncpus=1")
+
+
+def argv(*words):
+    return b"\x00".join(w.encode() for w in words)
+
+
+def cmdline_seeds():
+    write("cmdline", "bhyve_style", argv("-c", "2", "-m", "256M", "-s", "0:0,hostbridge", "-s", "31,lpc",
+                                         "-l", "com1,stdio", "-o", "kernel=build/guests/hello.elf", "vm0"))
+    write("cmdline", "topology_gdb", argv("-AHPuw", "-c", "cpus=4,sockets=2,cores=2,threads=1", "-G",
+                                          "w127.0.0.1:1234", "-m", "1G", "-s", "0:3:0,amd_hostbridge,conf",
+                                          "-l", "com2,file=/tmp/x", "-o", "trace.entries=1024", "-o",
+                                          "trace.file=/tmp/t", "-o", "debugexit.port=0xf4", "-okernel=/k",
+                                          "-o", "cmdline=quiet", "guest"))
+    write("cmdline", "errors", argv("-s", "32,lpc", "-s", "x,lpc", "-c", "cpus=4,sockets=3", "-Z", "vm0", "extra"))
+    write("cmdline", "help", argv("-h"))
+    write("cmdline", "missing_arg", argv("-o", "kernel=k", "vm0", "-m"))
+    write("cmdline", "future_device", argv("-s", "1:0,virtio-net,tap0", "-o", "kernel=k", "-G", ":0", "vm0"))
+
+
+# ---- tracefile: version 1 files (docs/trace-format.md) --------------------------------------
+
+def record(vcpu, kind=0, rip=0x1000, addr=0x3f8, value=0x41, mode=3):
+    return struct.pack("<QQQQIIBBBBBBH", 1000 + rip, rip, addr, value, 250, 1, kind, 1, 1, 0, mode, vcpu, 2)
+
+
+def trace(vcpus, insns, name=b"vm0"):
+    body = b""
+    for index, recs in vcpus:
+        r = b"".join(recs)
+        body += struct.pack("<IIQQII", 0x55504356, index, 0, len(recs), zlib.crc32(r), 0) + r
+    ents = b""
+    for rip, mode, code in insns:
+        ents += struct.pack("<QBB", rip, mode, len(code)) + code + bytes(22 - len(code))
+    body += struct.pack("<IIII", 0x4e534e49, len(insns), zlib.crc32(ents), 0) + ents
+    hdr = b"DHYVTRC\n" + struct.pack("<IIIIIIQ", 1, 72, 48, len(vcpus), len(insns), 0, 123456789)
+    hdr += name + bytes(32 - len(name))
+    f = hdr + body
+    return f + struct.pack("<II", 0x444e4554, zlib.crc32(f))
+
+
+def trace_seeds():
+    one = trace([(0, [record(0), record(0, kind=2, rip=0x1004), record(0, kind=1, addr=0xfee000b0)])],
+                [(0x1000, 3, b"\xe6\xf8"), (0x1004, 3, b"\xf4")])
+    write("tracefile", "one_vcpu", b"\x00" + one)
+    two = trace([(0, [record(0, kind=k, rip=0x2000 + k) for k in range(13)]), (3, [record(3, mode=0)])],
+                [(0x2000 + k, m, b"\x90" * (k % 16)) for k in range(4) for m in (0, 2)])
+    write("tracefile", "two_vcpus", b"\x00" + two)
+    write("tracefile", "empty_trace", b"\x00" + trace([], []))
+    # Flag 1 fixes the CRCs: this one is damaged (kind 13, unsorted table) behind valid-looking sums.
+    bad = trace([(1, [record(1, kind=13)])], [(0x10, 3, b"\x90"), (0x08, 3, b"\x90")])
+    write("tracefile", "bad_fixed_crc", b"\x01" + bad)
+    write("tracefile", "truncated", b"\x00" + one[:100])
+
+
+# ---- pagewalk: mode byte, cr3, gva, then guest memory ---------------------------------------
+
+PG, PAE, LMA, LA57, PSE, NXE = 1, 2, 4, 8, 16, 32
+
+
+def walk(mode, cr3, gva, mem):
+    # The harness zero-pads memory to whole pages: trailing zeroes need not be stored.
+    return bytes([mode]) + le(cr3, 8) + le(gva, 8) + mem.rstrip(b"\0")
+
+
+def tables(entries, size=0x5000):
+    """entries: {(table_gpa, index): (value, width)}"""
+    mem = bytearray(size)
+    for (tbl, idx), (val, width) in entries.items():
+        mem[tbl + idx * width: tbl + idx * width + width] = le(val, width)
+    return bytes(mem)
+
+
+def pagewalk_seeds():
+    p, rw, us, ps, xd = 1, 2, 4, 0x80, 1 << 63
+    va = 1 << 30 | 1 << 21 | 1 << 12 | 0x234  # PML4 0, PDPT 1, PD 1, PT 1, offset 0x234
+    lm4 = tables({(0, 0): (0x1000 | p | rw | us, 8), (0x1000, 1): (0x2000 | p | rw | us, 8),
+                  (0x2000, 1): (0x3000 | p | rw, 8), (0x3000, 1): (0x4000 | p | rw | us | xd, 8)})
+    write("pagewalk", "long4_4k", walk(PG | PAE | LMA | NXE, 0, va, lm4))
+    write("pagewalk", "long4_2m", walk(PG | PAE | LMA, 0, va, tables({(0, 0): (0x1000 | p, 8),
+          (0x1000, 1): (0x2000 | p, 8), (0x2000, 1): (0x200000 | p | ps, 8)})))
+    write("pagewalk", "long4_1g", walk(PG | PAE | LMA, 0, va, tables({(0, 0): (0x1000 | p, 8),
+          (0x1000, 1): (0x40000000 | p | ps | rw, 8)})))
+    va5 = 0xff00_0000_0000_0000 | va  # canonical for 57 bits; PML5 index 0x100
+    lm5 = bytearray(lm4 + bytes(0x1000))
+    at = 0x5000 + 8 * ((va5 >> 48) & 511)
+    lm5[at:at + 8] = le(0 | p, 8)
+    write("pagewalk", "long5", walk(PG | PAE | LMA | LA57, 0x5000, va5, bytes(lm5)))
+    write("pagewalk", "noncanonical", walk(PG | PAE | LMA, 0, 0x0000_8000_0000_0000, lm4))
+    write("pagewalk", "reserved_ps_pml4", walk(PG | PAE | LMA, 0, va, tables({(0, 0): (0x1000 | p | ps, 8)})))
+    write("pagewalk", "reserved_xd_no_nxe", walk(PG | PAE | LMA, 0, va, lm4))
+    # PAE: a 4-entry PDPT at CR3 (32-byte aligned), then PD and PT.
+    pae = tables({(0x20, 0): (0x1000 | p, 8), (0x1000, 1): (0x2000 | p | rw, 8), (0x2000, 1): (0x3000 | p, 8)})
+    write("pagewalk", "pae_4k", walk(PG | PAE | NXE, 0x20, 0x0020_1abc, pae))
+    write("pagewalk", "pae_2m", walk(PG | PAE, 0x20, 0x0020_1abc, tables({(0x20, 0): (0x1000 | p, 8),
+          (0x1000, 1): (0x400000 | p | ps, 8)})))
+    # 32-bit paging: 4 KiB pages, and with PSE a 4 MiB page with PSE-36 high bits.
+    p32 = tables({(0x1000, 1): (0x2000 | p | rw | us, 4), (0x2000, 1): (0x3000 | p | us, 4)})
+    write("pagewalk", "legacy32_4k", walk(PG, 0x1000, 0x0040_1abc, p32))
+    write("pagewalk", "legacy32_4m_pse36", walk(PG | PSE, 0x1000, 0x0040_1abc,
+                                                tables({(0x1000, 1): (0x00c0_0000 | 0x2000 | p | ps, 4)})))
+    write("pagewalk", "paging_off", walk(0, 0, 0x1_0000_0123, b""))
+    write("pagewalk", "table_outside_ram", walk(PG | PAE | LMA, 0x7fff000, va, b"\x00" * 64))
+    write("pagewalk", "not_present", walk(PG | PAE | LMA, 0, va, tables({(0, 0): (0x1000 | p, 8)})))
+
+
+def main():
+    uart_seeds()
+    iobus_seeds()
+    loader_seeds()
+    gdb_seeds()
+    config_seeds()
+    cmdline_seeds()
+    trace_seeds()
+    pagewalk_seeds()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
