@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "devmodel/chardev.h"
+#include "devmodel/pci.h"
+#include "devmodel/pci_devices.h"
 #include "devmodel/power.h"
 #include "devmodel/uart16550.h"
 #include "fallback/fallback.h"
@@ -136,8 +138,6 @@ static int add_power(struct machine *m, const struct dhyve_options *o, struct er
 	if (rc == 0)
 		rc = iobus_register(&m->pio, PM1A_CNT_PORT, 2, "pm1a_cnt", power_pm1a_cnt_access, m->power, e);
 	if (rc == 0)
-		rc = iobus_register(&m->pio, RESET_CTL_PORT, 1, "reset_ctl", power_reset_ctl_access, m->power, e);
-	if (rc == 0)
 		rc = iobus_register(&m->pio, KBC_CMD_PORT, 1, "kbc", power_kbc_access, m->power, e);
 	if (rc == 0 && o->debugexit_port >= 0) {
 		struct errmsg inner;
@@ -147,6 +147,34 @@ static int add_power(struct machine *m, const struct dhyve_options *o, struct er
 			return errmsg_set(e, rc, "debugexit.port=0x%x: %s", o->debugexit_port, inner.text);
 	}
 	return rc;
+}
+
+static void send_msi(void *ctx, uint64_t addr, uint32_t data)
+{
+	vm_signal_msi(ctx, addr, data);
+}
+
+/* The PCI bus and the devices of -s. 0xcf9 sits inside the config ports 0xcf8-0xcff, so the
+ * bus forwards it to the reset control register, as bhyve and QEMU do. */
+static int add_pci(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
+{
+	struct pci_bus_config pc = {
+		.pio = &m->pio, .mmio = &m->mmio,
+		.irq = { set_irq_level, m->vm },
+		.msi = { send_msi, m->vm },
+		.mem = vm_gmem(m->vm),
+		.reset_port = power_reset_ctl_access, .reset_ctx = m->power,
+	};
+	m->pci = pci_bus_create(&pc, e);
+	if (!m->pci)
+		return -EINVAL;
+	for (unsigned i = 0; i < o->nslots; i++) {
+		const struct slot_opt *s = &o->slots[i];
+		int rc = pci_create_device(m->pci, s->bus, s->slot, s->func, s->emulation, s->conf, e);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 int machine_create(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
@@ -163,6 +191,8 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 	int rc = add_uarts(m, o, e);
 	if (rc == 0)
 		rc = add_power(m, o, e);
+	if (rc == 0)
+		rc = add_pci(m, o, e);
 	if (rc < 0)
 		return rc;
 
@@ -212,6 +242,8 @@ void machine_destroy(struct machine *m)
 	m->tracer = NULL;
 	vm_destroy(m->vm);
 	m->vm = NULL;
+	pci_bus_destroy(m->pci); /* after the vCPUs: the buses keep pointing at its regions */
+	m->pci = NULL;
 	iobus_destroy(&m->pio);
 	iobus_destroy(&m->mmio);
 }

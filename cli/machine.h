@@ -15,6 +15,7 @@ struct power_ctl;
 struct tracer;
 struct fallback;
 struct gdbstub;
+struct pci_bus;
 
 struct machine {
 	struct vm *vm;
@@ -22,6 +23,7 @@ struct machine {
 	struct chardev *com_backend[OPT_NCOM];
 	struct uart16550 *com[OPT_NCOM];
 	struct power_ctl *power;
+	struct pci_bus *pci;      /* bus 0: always there (it also owns the reset port 0xcf9) */
 	struct kernel_info kernel;
 	struct tracer *tracer;    /* NULL unless trace.entries/trace.file asked for rings */
 	struct fallback *fallback; /* completes what KVM cannot emulate; the hang watchdog */

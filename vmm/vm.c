@@ -191,6 +191,12 @@ int vm_irq_line(struct vm *vm, unsigned gsi, bool level)
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }
 
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data };
+	return ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
+}
+
 int vm_start(struct vm *vm, struct errmsg *e)
 {
 	pthread_mutex_lock(&vm->lock);

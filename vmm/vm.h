@@ -78,6 +78,8 @@ int vm_add_exit_hook(struct vm *vm, vmexit_hook_fn fn, void *opaque);
 
 /* Door 3: level of a GSI on the in-kernel irqchip. */
 int vm_irq_line(struct vm *vm, unsigned gsi, bool level);
+/* Door 3: a message-signalled interrupt (KVM_SIGNAL_MSI). */
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 
 /* Starts one thread per vCPU. */
 int vm_start(struct vm *vm, struct errmsg *e);
