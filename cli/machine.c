@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "devmodel/chardev.h"
+#include "devmodel/fw_cfg.h"
 #include "devmodel/pci.h"
 #include "devmodel/pci_devices.h"
 #include "devmodel/power.h"
+#include "devmodel/rtc.h"
 #include "devmodel/uart16550.h"
 #include "fallback/fallback.h"
 #include "gdbstub/gdbstub.h"
@@ -43,6 +45,11 @@ static void set_irq_level(void *ctx, unsigned gsi, bool level)
 	vm_irq_line(ctx, gsi, level);
 }
 
+struct irq_sink machine_irq_sink(struct machine *m)
+{
+	return (struct irq_sink){ set_irq_level, m->vm };
+}
+
 static void power_request(void *ctx, enum power_event ev, uint32_t code)
 {
 	struct machine *m = ctx;
@@ -70,14 +77,19 @@ static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *o
 {
 	(void)ex;
 	take_console_input(opaque);
+	if (vcpu_index(vcpu) == 0)
+		machine_rtc_poll(opaque);
 	return vm_ended(vcpu_vm(vcpu)) ? VMEXIT_STOP : VMEXIT_RESUME;
 }
 
-/* The default PIO handler does the bus access; a UART read may have made FIFO room. */
+/* The default PIO handler does the bus access; a UART read may have made FIFO room, and an RTC
+ * access may have enabled or acknowledged an interrupt (a new deadline either way). */
 static enum vmexit_action on_pio(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
 {
 	enum vmexit_action act = vm_default_exit_handler(vcpu, ex);
 	take_console_input(opaque);
+	if (ex->addr >= RTC_PORT_BASE && ex->addr < RTC_PORT_BASE + RTC_PORT_COUNT)
+		machine_rtc_poll(opaque);
 	return act;
 }
 
@@ -110,7 +122,7 @@ static void notify_input(void *ctx)
 
 static int add_uarts(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
 {
-	struct irq_sink irq = { set_irq_level, m->vm };
+	struct irq_sink irq = machine_irq_sink(m);
 	for (unsigned i = 0; i < OPT_NCOM; i++) {
 		if (!o->com[i])
 			continue;
@@ -160,7 +172,7 @@ static int add_pci(struct machine *m, const struct dhyve_options *o, struct errm
 {
 	struct pci_bus_config pc = {
 		.pio = &m->pio, .mmio = &m->mmio,
-		.irq = { set_irq_level, m->vm },
+		.irq = machine_irq_sink(m),
 		.msi = { send_msi, m->vm },
 		.mem = vm_gmem(m->vm),
 		.reset_port = power_reset_ctl_access, .reset_ctx = m->power,
@@ -177,9 +189,31 @@ static int add_pci(struct machine *m, const struct dhyve_options *o, struct errm
 	return 0;
 }
 
+static int add_fw_cfg(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
+{
+	m->fw_cfg = fw_cfg_create(vm_gmem(m->vm));
+	if (!m->fw_cfg)
+		return errmsg_set(e, ENOMEM, "fw_cfg: out of memory");
+	int rc = fw_cfg_set_u64(m->fw_cfg, FW_CFG_RAM_SIZE, o->mem_bytes);
+	if (rc == 0)
+		rc = fw_cfg_set_u16(m->fw_cfg, FW_CFG_NB_CPUS, (uint16_t)o->ncpus);
+	if (rc == 0)
+		rc = fw_cfg_set_u16(m->fw_cfg, FW_CFG_MAX_CPUS, (uint16_t)o->ncpus);
+	if (rc == 0)
+		rc = fw_cfg_add_file(m->fw_cfg, "etc/dhyve/name", o->name, strlen(o->name));
+	if (rc < 0)
+		return errmsg_set(e, -rc, "fw_cfg: %s", strerror(-rc));
+	rc = iobus_register(&m->pio, FW_CFG_PORT_SEL, FW_CFG_PORT_COUNT, "fw_cfg", fw_cfg_access, m->fw_cfg, e);
+	if (rc == 0)
+		rc = iobus_register(&m->pio, FW_CFG_PORT_DMA, FW_CFG_DMA_COUNT, "fw_cfg_dma", fw_cfg_dma_access,
+				    m->fw_cfg, e);
+	return rc;
+}
+
 int machine_create(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
 {
 	memset(m, 0, sizeof(*m));
+	m->rtc_timer_fd = m->rtc_quit_fd = -1;
 	iobus_init(&m->pio, "pio");
 	iobus_init(&m->mmio, "mmio");
 	struct vm_config vc = { .name = o->name, .mem_bytes = o->mem_bytes, .ncpus = o->ncpus };
@@ -193,6 +227,10 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 		rc = add_power(m, o, e);
 	if (rc == 0)
 		rc = add_pci(m, o, e);
+	if (rc == 0)
+		rc = machine_add_rtc(m, o, e);
+	if (rc == 0)
+		rc = add_fw_cfg(m, o, e);
 	if (rc < 0)
 		return rc;
 
@@ -236,6 +274,9 @@ void machine_destroy(struct machine *m)
 	}
 	power_ctl_destroy(m->power);
 	m->power = NULL;
+	machine_remove_rtc(m); /* its timer thread kicks vCPUs: stopped before the VM goes */
+	fw_cfg_destroy(m->fw_cfg);
+	m->fw_cfg = NULL;
 	fallback_destroy(m->fallback); /* joins its watchdog thread */
 	m->fallback = NULL;
 	tracer_destroy(m->tracer);

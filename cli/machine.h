@@ -3,7 +3,10 @@
 #ifndef DHYVE_CLI_MACHINE_H
 #define DHYVE_CLI_MACHINE_H
 
+#include <pthread.h>
+
 #include "base/errmsg.h"
+#include "base/irq.h"
 #include "cli/options.h"
 #include "devmodel/iobus.h"
 #include "loader/loader.h"
@@ -15,6 +18,8 @@ struct power_ctl;
 struct tracer;
 struct fallback;
 struct gdbstub;
+struct rtc;
+struct fw_cfg;
 struct pci_bus;
 
 struct machine {
@@ -28,11 +33,26 @@ struct machine {
 	struct tracer *tracer;    /* NULL unless trace.entries/trace.file asked for rings */
 	struct fallback *fallback; /* completes what KVM cannot emulate; the hang watchdog */
 	struct gdbstub *gdb;       /* set by the caller when -G asked for a stub */
+	struct rtc *rtc;           /* ports 0x70-0x71, IRQ 8 */
+	pthread_mutex_t rtc_lock;  /* its accesses come from every vCPU, its polls from vCPU 0 */
+	int rtc_timer_fd;          /* timerfd armed at the RTC's next deadline */
+	int rtc_quit_fd;           /* eventfd that ends the timer thread */
+	pthread_t rtc_timer;
+	bool rtc_timer_running;
+	struct fw_cfg *fw_cfg;     /* ports 0x510-0x511, DMA at 0x514-0x51b */
 };
 
 /* Creates the VM, its devices and loads the kernel; nothing runs yet. */
 int machine_create(struct machine *m, const struct dhyve_options *o, struct errmsg *e);
 void machine_destroy(struct machine *m);
+
+/* Door 3 for the machine's devices: GSI levels on the VM's in-kernel irqchip. */
+struct irq_sink machine_irq_sink(struct machine *m);
+
+/* cli/machine_rtc.c: the RTC with its clock and timer; polled at exits on vCPU 0. */
+int machine_add_rtc(struct machine *m, const struct dhyve_options *o, struct errmsg *e);
+void machine_rtc_poll(struct machine *m);
+void machine_remove_rtc(struct machine *m);
 
 /* Checks whether every vCPU is halted with interrupts disabled (nothing can wake it): the
  * machine is then dead, and it ends with bhyve's "halted" status. Pauses the VM briefly. */
