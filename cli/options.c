@@ -17,9 +17,9 @@
 #define DEFAULT_MEM (256ull << 20)
 
 /* Emulations this build implements, and the ones it knows by name but does not yet. */
-static const char *const known_emulations[] = { "hostbridge", "amd_hostbridge", "lpc" };
+static const char *const known_emulations[] = { "hostbridge", "amd_hostbridge", "lpc", "virtio-blk" };
 static const char *const future_emulations[] = {
-	"virtio-net", "virtio-blk", "virtio-rnd", "virtio-console", "virtio-9p", "virtio-scsi",
+	"virtio-net", "virtio-rnd", "virtio-console", "virtio-9p", "virtio-scsi",
 	"ahci", "ahci-hd", "ahci-cd", "nvme", "e1000", "uart", "xhci", "fbuf", "passthru",
 };
 
@@ -39,7 +39,8 @@ void options_usage(FILE *out)
 		"       -o: set a configuration variable (kernel=PATH, cmdline=STRING, debugexit.port=N,\n"
 		"           trace.entries=N, trace.file=PATH, watchdog=SECONDS)\n"
 		"       -P: accepted (PAUSE exits are handled by KVM)\n"
-		"       -s: PCI slot: [bus:]slot[:func],emulation[,conf] (hostbridge, lpc)\n"
+		"       -s: PCI slot: [bus:]slot[:func],emulation[,conf] (hostbridge, lpc,\n"
+		"           virtio-blk,PATH[,ro][,nodelete][,sectorsize=N[/P]])\n"
 		"       -u: RTC keeps UTC\n"
 		"       -w: ignore accesses to unimplemented MSRs\n");
 }
@@ -223,7 +224,11 @@ static int collect_slots(const struct config *cfg, struct dhyve_options *o, stru
 		snprintf(s->emulation, sizeof(s->emulation), "%s", v->value);
 		char key[64];
 		snprintf(key, sizeof(key), "pci.%u.%u.%u.config", bus, slot, func);
-		snprintf(s->conf, sizeof(s->conf), "%s", config_get_default(cfg, key, ""));
+		const char *conf = config_get_default(cfg, key, "");
+		if (strlen(conf) >= sizeof(s->conf)) /* a cut image path would open another file */
+			return errmsg_set(e, ENAMETOOLONG, "-s %u:%u,%s: device configuration longer than %zu bytes", slot, func,
+					  v->value, sizeof(s->conf) - 1);
+		snprintf(s->conf, sizeof(s->conf), "%s", conf);
 	}
 	return 0;
 }

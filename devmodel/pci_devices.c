@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "devmodel/virtio_blk.h"
+
 static const struct {
 	const char *name;
 	pci_device_create_fn create;
@@ -12,6 +14,7 @@ static const struct {
 	{ "hostbridge", pci_hostbridge_create },
 	{ "amd_hostbridge", pci_amd_hostbridge_create },
 	{ "lpc", pci_lpc_create },
+	{ "virtio-blk", pci_virtio_blk_create },
 };
 
 pci_device_create_fn pci_device_lookup(const char *emulation)

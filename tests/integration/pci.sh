@@ -42,3 +42,18 @@ run_dhyve $out $err -s 1:0:0,lpc -l com1,stdio -o kernel=$K vm0
 expect_grep "dhyve: " $err
 expect_grep "only PCI bus 0" $err
 pass "refused: a device on bus 1"
+
+# virtio-blk on a raw file shows up as a modern virtio device; a missing image or an unknown
+# option is refused before the guest runs.
+truncate -s 16M $TMP/disk.img
+run_dhyve $out $err -s 0:0,hostbridge -s 4:0,virtio-blk,$TMP/disk.img,ro -s 31,lpc -l com1,stdio -o kernel=$K vm0
+expect_status 1 "pcienum with virtio-blk"
+expect_grep "pci 00:04.0 1af4:1042 class 018000" $out
+pass "virtio-blk at 4:0 (1af4:1042, mass storage)"
+run_dhyve $out $err -s 4:0,virtio-blk,$TMP/missing.img -l com1,stdio -o kernel=$K vm0
+expect_status 4 "virtio-blk on a missing image"
+expect_grep "missing.img: No such file or directory" $err
+run_dhyve $out $err -s 4:0,virtio-blk,$TMP/disk.img,bogus=1 -l com1,stdio -o kernel=$K vm0
+expect_status 4 "virtio-blk with an unknown option"
+expect_grep "bogus" $err
+pass "virtio-blk refuses a missing image and an unknown option"
