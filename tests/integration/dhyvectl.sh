@@ -4,10 +4,10 @@ source "$(dirname "$0")/../kvm_lib.sh" "$1"
 require_kvm
 out=$TMP/out err=$TMP/err
 
-timeout 60 "$DHYVE" -c 2 -m 64M -l com1,stdio -o kernel=$GUESTS/spin.elf spinvm </dev/null >$TMP/spin.out 2>$TMP/spin.err &
+timeout 60 "$DHYVE" -c 2 -m 64M -l com1,stdio -o kernel=$GUESTS/spin.elf spinvm </dev/null >$TMP/spin1.out 2>$TMP/spin1.err &
 vm_pid=$!
 PIDS+=($vm_pid)
-wait_for_text $TMP/spin.out "spin: ready"
+wait_for_text $TMP/spin1.out "spin: ready"
 
 sock=$DHYVE_RUNDIR/spinvm.sock
 [ -S $sock ] || fail "no control socket at $sock"
@@ -53,15 +53,15 @@ pass "dhyvectl errors: missing VM, no --vm, no request, unknown option"
 status=0
 wait $vm_pid || status=$?
 expect_status 1 "destroyed VM"
-expect_grep "destroyed by dhyvectl" $TMP/spin.err
+expect_grep "destroyed by dhyvectl" $TMP/spin1.err
 [ ! -e $sock ] || fail "socket $sock left behind"
 pass "--destroy ends the VM with status 1 and removes the socket"
 
 # SIGTERM: the VM ends cleanly with 128+15, socket removed.
-timeout 60 "$DHYVE" -m 64M -l com1,stdio -o kernel=$GUESTS/spin.elf spinvm </dev/null >$TMP/spin.out 2>$TMP/spin.err &
+timeout 60 "$DHYVE" -m 64M -l com1,stdio -o kernel=$GUESTS/spin.elf spinvm </dev/null >$TMP/spin2.out 2>$TMP/spin2.err &
 vm_pid=$!
 PIDS+=($vm_pid)
-wait_for_text $TMP/spin.out "spin: ready"
+wait_for_text $TMP/spin2.out "spin: ready"
 kill -TERM $vm_pid
 status=0
 wait $vm_pid || status=$?

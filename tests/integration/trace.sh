@@ -45,10 +45,10 @@ expect_grep "truncated" $err
 pass "truncated trace refused: $(head -1 $err)"
 
 # Live: stats as JSON, a dump on request, decoded instructions of a running vCPU.
-timeout 60 "$DHYVE" -c 2 -m 64M -l com1,stdio -o trace.entries=4096 -o kernel=$GUESTS/spin.elf tvm </dev/null >$TMP/spin.out 2>$TMP/spin.err &
+timeout 60 "$DHYVE" -c 2 -m 64M -l com1,stdio -o trace.entries=4096 -o kernel=$GUESTS/spin.elf tvm </dev/null >$TMP/tvm.out 2>$TMP/tvm.err &
 vm_pid=$!
 PIDS+=($vm_pid)
-wait_for_text $TMP/spin.out "spin: ready"
+wait_for_text $TMP/tvm.out "spin: ready"
 "$DHYVECTL" --vm=tvm --get-stats --json >$out || fail "--get-stats --json"
 python3 -c "
 import json
@@ -73,10 +73,10 @@ wait $vm_pid
 pass "--disas decodes at the vCPU's RIP"
 
 # A VM without rings says so.
-timeout 60 "$DHYVE" -m 64M -l com1,stdio -o kernel=$GUESTS/spin.elf nvm </dev/null >$TMP/spin.out 2>$TMP/spin.err &
+timeout 60 "$DHYVE" -m 64M -l com1,stdio -o kernel=$GUESTS/spin.elf nvm </dev/null >$TMP/nvm.out 2>$TMP/nvm.err &
 vm_pid=$!
 PIDS+=($vm_pid)
-wait_for_text $TMP/spin.out "spin: ready"
+wait_for_text $TMP/nvm.out "spin: ready"
 "$DHYVECTL" --vm=nvm --trace-dump=$TMP/x.trace >$out 2>&1 && fail "--trace-dump without rings succeeded"
 expect_grep "tracing is off" $out
 "$DHYVECTL" --vm=nvm --destroy >/dev/null
