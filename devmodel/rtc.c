@@ -170,11 +170,15 @@ static int64_t ticks(const struct rtc *r, int64_t t)
 	return q * CRYSTAL_HZ + (d - q * NS_PER_S) * CRYSTAL_HZ / NS_PER_S;
 }
 
-/* Monotonic time of crystal tick n (the first ns at which ticks() reaches n). */
+/* Monotonic time of crystal tick n (the first ns at which ticks() reaches n); INT64_MAX when that
+ * lies past the end of the clock (a time source near 2^63 ns, as a replayed log may give). */
 static int64_t tick_time(const struct rtc *r, int64_t n)
 {
-	int64_t q = floor_div(n, CRYSTAL_HZ), rem = n - q * CRYSTAL_HZ;
-	return r->div_origin + q * NS_PER_S + (rem * NS_PER_S + CRYSTAL_HZ - 1) / CRYSTAL_HZ;
+	int64_t q = floor_div(n, CRYSTAL_HZ), rem = n - q * CRYSTAL_HZ, t;
+	if (__builtin_mul_overflow(q, NS_PER_S, &t) || __builtin_add_overflow(t, r->div_origin, &t) ||
+	    __builtin_add_overflow(t, (rem * NS_PER_S + CRYSTAL_HZ - 1) / CRYSTAL_HZ, &t))
+		return INT64_MAX;
+	return t;
 }
 
 /* Crystal ticks per periodic interrupt, 0 when off (rates 1 and 2 act as 8 and 9). */
@@ -391,7 +395,10 @@ uint64_t rtc_poll(struct rtc *r)
 	if ((b & RTC_B_PIE) && p)
 		next = tick_time(r, (floor_div(ticks(r, t), p) + 1) * p);
 	if ((b & (RTC_B_UIE | RTC_B_AIE)) && updating(r)) {
-		int64_t u = r->div_origin + (boundaries(r, t) + 1) * NS_PER_S;
+		int64_t u;
+		if (__builtin_mul_overflow(boundaries(r, t) + 1, NS_PER_S, &u) ||
+		    __builtin_add_overflow(u, r->div_origin, &u))
+			u = INT64_MAX;
 		if (u < next)
 			next = u;
 	}

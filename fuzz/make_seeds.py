@@ -410,6 +410,160 @@ def pagewalk_seeds():
     write("pagewalk", "not_present", walk(PG | PAE | LMA, 0, va, tables({(0, 0): (0x1000 | p, 8)})))
 
 
+# ---- pci_config: bus 0 through 0xcf8/0xcfc, ECAM and the BAR windows (pio base 0, mmio base 0xc0000000) --
+
+def time_op(ns):
+    w = width_for(ns)
+    return bytes([KIND["time"] | LOG2[w] << 6]) + le(ns, w)
+
+
+def cf8(slot, reg, fn=0):
+    return outb(0xcf8, 0x80000000 | slot << 11 | fn << 8 | (reg & 0xfc), 4)
+
+
+def cfg_read(slot, reg, size=4, fn=0):
+    return cf8(slot, reg, fn) + inb(0xcfc + (reg & 3), size)
+
+
+def cfg_write(slot, reg, value, size=4, fn=0):
+    return cf8(slot, reg, fn) + outb(0xcfc + (reg & 3), value, size)
+
+
+ECAM = 0x2000_0000  # offset of 0xe0000000 from the memory window's base
+
+
+def ecam_read(slot, reg, size=4, fn=0):
+    return op_access("mmio_read", ECAM | slot << 15 | fn << 12 | reg, size, width=4)
+
+
+def ecam_write(slot, reg, value, size=4, fn=0):
+    return op_access("mmio_write", ECAM | slot << 15 | fn << 12 | reg, size, value, width=4)
+
+
+def pci_seeds():
+    probe = b""
+    for slot in (0, 1, 3, 31):
+        probe += cfg_read(slot, 0) + cfg_read(slot, 0x08) + cfg_read(slot, 0x0e, 1) + cfg_read(slot, 0x2c)
+    probe += cfg_read(3, 0, 4, fn=1) + outb(0xcf8, 0x00001800, 4) + inb(0xcfc, 4) + inb(0xcf8, 4) + inb(0xcf8, 2)
+    write("pci_config", "linux_probe", probe)
+    sizing = b""
+    for i, orig in enumerate((0xc001, 0xc0000000, 0xc0004000 | 0xc, 0)):
+        reg = 0x10 + 4 * i
+        sizing += cfg_write(3, 0x04, 0x0000, 2) + cfg_read(3, reg) + cfg_write(3, reg, 0xffffffff) + cfg_read(3, reg)
+        sizing += cfg_write(3, reg, orig) + cfg_read(3, reg)
+    sizing += cfg_write(3, 0x04, 0x0007, 2) + cfg_write(3, 0x11, 0xd0, 1)
+    sizing += (outb(0xc000, 1) + inb(0xc000) + inb(0xc000, 4) + outb(0xc03c, 0x12345678, 4) + inb(0xc03f, 2) +
+               inb(0xc000, 8) + outb(0xc000, 0) + inb(0xc040))
+    sizing += (op_access("mmio_write", 0, 4, 0xdeadbeef) + op_access("mmio_read", 0, 4) +
+               op_access("mmio_read", 0xffc, 8) + op_access("mmio_write", 0x4000, 8, 0x0123456789abcdef) +
+               op_access("mmio_read", 0x4000, 8) + op_access("mmio_read", 0x7ffe, 2) + op_access("mmio_read", 0x1000))
+    write("pci_config", "bar_sizing_and_access", sizing)
+    msi = (cfg_read(3, 0x34, 1) + cfg_read(3, 0x40) + cfg_write(3, 0x44, 0xfee00000) + cfg_write(3, 0x48, 0) +
+           cfg_write(3, 0x4c, 0x4041, 2) + cfg_write(3, 0x42, 0x0021, 2) + cfg_write(3, 0x04, 0x0007, 2) +
+           dev(5, b"\x00") + dev(5, b"\x03") + dev(5, b"\x04") + dev(4, b"\x01") + cfg_read(3, 0x04) +
+           cfg_write(3, 0x42, 0x0000, 2) + cfg_read(3, 0x04) + cfg_write(3, 0x04, 0x0407, 2) + cfg_read(3, 0x06, 2) +
+           cfg_write(3, 0x06, 0xffff, 2) + cfg_write(3, 0x04, 0x0003, 2) + dev(5, b"\x00") + dev(4, b"\x00") +
+           cfg_write(3, 0x3c, 0xff, 1) + cfg_write(3, 0x3d, 0x02, 1))
+    write("pci_config", "msi_and_intx", msi)
+    ecam = b""
+    for slot in (0, 2, 3, 31):
+        ecam += ecam_read(slot, 0) + ecam_read(slot, 0x0e, 1) + ecam_read(slot, 0x100) + ecam_read(slot, 0xffc)
+    ecam += (ecam_read(3, 2, 2) + ecam_read(3, 1, 2) + ecam_read(3, 0, 8) + ecam_write(3, 0x04, 0x0006, 2) +
+             ecam_write(3, 0x10, 0xffffffff) + ecam_read(3, 0x10) + ecam_write(3, 0x3c, 0x0b, 1) + ecam_read(3, 0x3c) +
+             ecam_read(0, 0, 4, fn=7) + op_access("mmio_read", 0x200f_fffc, 4) + op_access("mmio_read", 0x2010_0000, 4))
+    write("pci_config", "ecam", ecam)
+    snap = (cfg_write(3, 0x04, 0x0007, 2) + outb(0xc000, 1) + dev(2) + dev(0) + cfg_read(3, 0x04) + dev(1, b"\x01\x00") +
+            dev(3, b"\x0a\x07\x05") + dev(3, b"\x20\x00\x00\x00\xd0") + dev(3, b"\x00\x01\x03\x00") + dev(2) +
+            outb(0xcf9, 0x06) + inb(0xcf9) + dev(0))
+    write("pci_config", "snapshot_and_reset", snap)
+
+
+# ---- fw_cfg: ports 0x510/0x511 and DMA at 0x514 (pio base 0x510), 16 KiB of guest RAM ---------
+
+def fw_select(key):
+    return outb(0, key, 2)
+
+
+def fw_read(n):
+    return inb(1) * n
+
+
+def be_value(v, n):
+    """The number whose little-endian bytes are v big-endian: what the guest's outl of a BE word is."""
+    return int.from_bytes(v.to_bytes(n, "big"), "little")
+
+
+def fw_desc(gpa, ctl, length, addr):
+    return mem_write(gpa, ctl.to_bytes(4, "big") + length.to_bytes(4, "big") + addr.to_bytes(8, "big"))
+
+
+def fw_dma(gpa):
+    return outb(4, be_value(gpa >> 32, 4), 4) + outb(8, be_value(gpa & 0xffffffff, 4), 4)
+
+
+def fw_cfg_seeds():
+    write("fw_cfg", "signature_and_id", fw_select(0) + fw_read(5) + fw_select(1) + fw_read(4) + inb(0) +
+          fw_select(5) + fw_read(3) + fw_select(3) + fw_read(8) + fw_select(0x8000) + fw_read(2) +
+          fw_select(0x4003) + fw_read(2) + outb(1, 0x55) + outb(1, 0x1234, 2) + inb(1, 2) + inb(0, 4))
+    write("fw_cfg", "file_dir", fw_select(0x19) + fw_read(4 + 64 + 10) + fw_select(0x21) + fw_read(41) +
+          fw_select(0x22) + fw_read(40) + fw_select(0x23) + fw_read(2) + fw_select(0x24) + fw_read(2))
+    SEL, READ, SKIP, WR = 0x08, 0x02, 0x04, 0x10
+    dma = (inb(4, 4) + inb(8, 4) + inb(4, 8) + inb(6, 2) +
+           fw_desc(0x1000, 0x19 << 16 | SEL | READ, 4 + 4 * 64, 0x2000) + fw_dma(0x1000) +
+           fw_desc(0x1000, 0x21 << 16 | SEL | SKIP, 8, 0) + fw_dma(0x1000) +
+           fw_desc(0x1000, READ, 64, 0x2100) + fw_dma(0x1000) +
+           fw_desc(0x1010, 0x09 << 16 | SEL | READ, 16, 0x3ff8) + fw_dma(0x1010) +
+           fw_desc(0x1020, 0x00 << 16 | SEL | WR, 4, 0x2200) + fw_dma(0x1020) +
+           fw_desc(0x1030, READ, 16, 0x1030) + fw_dma(0x1030) +
+           fw_desc(0x3ff0, READ, 0xffffffff, 0) + fw_dma(0x3ff0) + fw_dma(0x3ffe) + fw_dma(0x1_0000_1000) +
+           outb(0, be_value(0x1000, 8), 8) + fw_select(0) + fw_read(1))
+    write("fw_cfg", "dma", dma)
+    write("fw_cfg", "state", fw_select(0x19) + fw_read(3) + outb(4, be_value(1, 4), 4) + dev(2, b"\x10") +
+          dev(2, b"\x04") + dev(1, b"\x01\x00\x19\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00") + fw_read(1) +
+          dev(1, b"\x01\x00\x19\x00\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00") + dev(3, b"\x20\x00") +
+          fw_read(2) + dev(0) + fw_read(4) + other_doors())
+
+
+# ---- rtc: ports 0x70/0x71 (pio base 0x70), a fake clock advanced by TIME ---------------------
+
+def rtc_read(idx):
+    return outb(0, idx) + inb(1)
+
+
+def rtc_write(idx, v):
+    return outb(0, idx) + outb(1, v)
+
+
+def rtc_seeds():
+    clock = b""
+    for idx in (0x0a, 0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0x32, 0x0b, 0x0d):
+        clock += rtc_read(idx)
+    clock += time_op(1_000_000_000) + rtc_read(0x00) + time_op(999_800_000) + rtc_read(0x0a) + inb(0) + inb(1, 2)
+    write("rtc", "read_clock", clock)
+    setc = (rtc_write(0x0b, 0x82) + rtc_write(0x00, 0x59) + rtc_write(0x02, 0x59) + rtc_write(0x04, 0x23) +
+            rtc_write(0x07, 0x31) + rtc_write(0x08, 0x12) + rtc_write(0x09, 0x99) + rtc_write(0x32, 0x19) +
+            rtc_write(0x0b, 0x02) + time_op(1_000_000_000) + rtc_read(0x09) + rtc_read(0x32) +
+            rtc_write(0x0b, 0x86) + rtc_write(0x04, 13) + rtc_write(0x0b, 0x06) + rtc_read(0x04) +
+            rtc_write(0x0b, 0x80) + rtc_write(0x04, 0x92) + rtc_write(0x0b, 0x00) + rtc_read(0x04) +
+            rtc_write(0x0a, 0x76) + time_op(5_000_000_000) + rtc_write(0x0a, 0x26) + rtc_read(0x00))
+    write("rtc", "set_time_modes", setc)
+    per = rtc_write(0x0a, 0x26) + rtc_write(0x0b, 0x42) + rtc_read(0x0c)
+    for _ in range(4):
+        per += time_op(976_562) + rtc_read(0x0c)
+    per += rtc_write(0x0a, 0x2f) + time_op(600_000_000) + rtc_read(0x0c) + rtc_write(0x0a, 0x23) + time_op(200_000)
+    per += rtc_read(0x0c) + rtc_write(0x0b, 0x02) + time_op(10_000_000) + rtc_read(0x0c)
+    write("rtc", "periodic", per)
+    alarm = (rtc_write(0x01, 0xc0) + rtc_write(0x03, 0xc0) + rtc_write(0x05, 0xc0) + rtc_write(0x0b, 0x32) +
+             time_op(1_000_000_000) + rtc_read(0x0c) + time_op(1_000_000_000) + rtc_read(0x0c) +
+             rtc_write(0x01, 0x30) + time_op(86_400_000_000_000) + rtc_read(0x0c) + rtc_write(0x0b, 0xa2) +
+             time_op(3_000_000_000) + rtc_read(0x0c))
+    write("rtc", "alarm_update", alarm)
+    snap = (rtc_write(0x0b, 0x42) + time_op(2_000_000) + dev(2, b"\x90") + dev(2, b"\x10") + dev(4) + rtc_write(0x40, 0xab) +
+            outb(0, 0x8e) + inb(1) + dev(3, le(0x8000_0000, 8) + le(0x1_0000_0000, 8)) + rtc_read(0x34) + dev(0) +
+            dev(1, b"\x01" + bytes(143)) + dev(1, b"\x01") + outb(0, 0x0c, 2) + inb(0, 2) + other_doors())
+    write("rtc", "snapshot_reset", snap)
+
+
 def main():
     uart_seeds()
     iobus_seeds()
@@ -419,6 +573,9 @@ def main():
     cmdline_seeds()
     trace_seeds()
     pagewalk_seeds()
+    pci_seeds()
+    fw_cfg_seeds()
+    rtc_seeds()
     return 0
 
 
