@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
+
 #define KEY_MASK 0x3fff /* the item number without the write-channel and arch-local bits */
 #define DMA_ACCESS_SIZE 16 /* u32 control, u32 length, u64 address, all big-endian */
 
@@ -29,34 +31,6 @@ struct fw_cfg {
 	uint32_t offset; /* next byte of the selected item */
 	uint32_t dma_high; /* the address's high half, latched until the low half is written */
 };
-
-static void put_be(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 /* Replaces an item's contents with a copy of data. */
 static int item_set(struct fw_cfg_item *it, const void *data, size_t len)

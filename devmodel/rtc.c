@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
+
 #define NS_PER_S 1000000000LL
 #define CRYSTAL_HZ 32768
 #define UIP_TICKS 8 /* UIP rises 8 crystal ticks (244 us) before each update */
@@ -480,20 +482,6 @@ void rtc_set_memory(struct rtc *r, uint64_t below_4g, uint64_t above_4g)
 #define SNAP_SECS 132
 #define SNAP_PHASE 140
 #define SNAP_MAX_SECS 1000000000000LL /* beyond year 30000: no guest can set that */
-
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 size_t rtc_save(struct rtc *r, void *buf, size_t len)
 {

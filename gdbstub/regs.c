@@ -2,10 +2,11 @@
  * order (matching target_xml.c), and the g/G/p/P hex encodings built on it. */
 #include "gdbstub/regs.h"
 
-#include "gdbstub/packet.h"
-
 #include <stdbool.h>
 #include <string.h>
+
+#include "base/bytes.h"
+#include "gdbstub/packet.h"
 
 /* How a register is stored in gdb_cpu_state; the kind also says which part a write dirties. */
 enum reg_kind {
@@ -83,22 +84,8 @@ int gdb_reg_size(unsigned regno)
 	return regno < NREGS ? reg_table[regno].size : -1;
 }
 
-/* Wire values are little-endian (the target's byte order); spelled out byte by byte so the
- * code does not depend on the host's. */
-static void put_le(uint8_t *buf, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++, v >>= 8)
-		buf[i] = (uint8_t)v;
-}
-
-static uint64_t get_le(const uint8_t *buf, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = n; i-- > 0;)
-		v = v << 8 | buf[i];
-	return v;
-}
-
+/* Wire values are little-endian (the target's byte order): base/bytes.h spells them out byte by
+ * byte, so the code does not depend on the host's. */
 static uint64_t load64(const void *base, size_t off)
 {
 	uint64_t v;
