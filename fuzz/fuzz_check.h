@@ -3,6 +3,7 @@
 #ifndef DHYVE_FUZZ_FUZZ_CHECK_H
 #define DHYVE_FUZZ_FUZZ_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,5 +21,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 			abort();                                                           \
 		}                                                                          \
 	} while (0)
+
+/* The interrupt sink check of a single-line device: only its GSI, and only changes (a repeated
+ * level means the device lost track of its line). *line holds the level last heard. */
+static inline void fuzz_irq_change(bool *line, unsigned gsi, unsigned want_gsi, bool level)
+{
+	FUZZ_CHECK(gsi == want_gsi, "IRQ on gsi %u", gsi);
+	FUZZ_CHECK(level != *line, "IRQ level %d reported twice", level);
+	*line = level;
+}
 
 #endif

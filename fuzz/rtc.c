@@ -40,10 +40,7 @@ static int64_t fake_wall(void *ctx)
 
 static void sink(void *ctx, unsigned gsi, bool level)
 {
-	bool *line = ctx;
-	FUZZ_CHECK(gsi == RTC_IRQ, "IRQ on gsi %u", gsi);
-	FUZZ_CHECK(level != *line, "IRQ level %d reported twice", level);
-	*line = level;
+	fuzz_irq_change(ctx, gsi, RTC_IRQ, level);
 }
 
 static void save(struct rtc *r, uint8_t *img)

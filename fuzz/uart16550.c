@@ -33,11 +33,7 @@ struct uart_fuzz {
 
 static void sink(void *ctx, unsigned gsi, bool level)
 {
-	bool *line = ctx;
-	FUZZ_CHECK(gsi == GSI, "IRQ on gsi %u", gsi);
-	/* The device reports changes only; a repeated level means it lost track of its line. */
-	FUZZ_CHECK(level != *line, "IRQ level %d reported twice", level);
-	*line = level;
+	fuzz_irq_change(ctx, gsi, GSI, level);
 }
 
 static void save(struct uart16550 *u, uint8_t *img)
