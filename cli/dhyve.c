@@ -15,6 +15,7 @@
 #include "cli/options.h"
 #include "cli/bundle.h"
 #include "gdbstub/gdbstub.h"
+#include "replay/recorder.h"
 #include "replay/replayer.h"
 #include "trace/tracer.h"
 #include "vmm/vcpu.h"
@@ -148,8 +149,10 @@ int main(int argc, char **argv)
 		status = fail(o.name, e.text);
 		goto out;
 	}
-	if (m.rep)
-		replayer_install_debug(m.rep); /* around the stub's handler: replay's own steps stay its own */
+	if (m.rep) /* around the stub's handler: their own steps stay their own */
+		replayer_install_debug(m.rep);
+	if (m.rec)
+		recorder_install_debug(m.rec);
 	if (vm_start(m.vm, &e) < 0) {
 		status = fail(o.name, e.text);
 		goto out;
@@ -166,7 +169,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dhyve: %s: trace.file=%s: %s\n", o.name, o.trace_file, e.text);
 	if (m.rec && machine_finish_recording(&m, how, code, why, &e) < 0)
 		fprintf(stderr, "dhyve: %s: record=%s: %s\n", o.name, o.record_dir, e.text);
-	machine_report_replay(&m, stderr);
+	if (!machine_report_replay(&m, stderr))
+		status = VM_END_ERROR; /* however it ended after that (gdb's kill, say): not the recorded run */
 out:
 	gdbstub_destroy(stub); /* tells an attached gdb how the VM ended */
 	m.gdb = NULL;

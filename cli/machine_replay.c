@@ -109,8 +109,9 @@ bool machine_report_replay(struct machine *m, FILE *out)
 		return true;
 	struct replayer_stats st;
 	replayer_stats(m->rep, &st);
-	fprintf(out, "dhyve: %s: replay %s: %" PRIu64 " exits and %" PRIu64 " async points matched (%" PRIu64 " slices, %" PRIu64 " steps)\n",
+	fprintf(out, "dhyve: %s: replay %s: %" PRIu64 " exits and %" PRIu64 " async points matched (%" PRIu64 " slices, %" PRIu64
+		" breakpoint stops and steps; instruction counter drifted at %" PRIu64 " exits, by up to %" PRIu64 ")\n",
 		vm_name(m->vm), st.diverged ? "diverged" : st.reached_end ? "reached the recorded end" : "stopped early",
-		st.exits, st.async_points, st.slices, st.steps);
+		st.exits, st.async_points, st.slices, st.steps, st.drifts, st.max_drift);
 	return !st.diverged;
 }

@@ -40,11 +40,8 @@ int replay_approach_init(struct replayer *r, struct errmsg *e)
 
 static void set_mode(struct replayer *r, struct vcpu *vcpu, enum approach_mode mode)
 {
-	bool step = mode == AP_STEP_OVER;
-	uint64_t bp = mode == AP_BREAK ? r->target.rip : 0;
-	if (vcpu_replay_debug(vcpu, step, bp) < 0)
-		replay_diverged(r, vcpu, "cannot set the replay breakpoint or single-step");
 	r->mode = mode;
+	replay_update_debug(r, vcpu);
 }
 
 void replay_approach_start(struct replayer *r, struct vcpu *vcpu)
@@ -105,7 +102,10 @@ static void learn_rate(struct replayer *r, uint64_t insn, uint64_t now)
 static void slice(struct replayer *r, struct vcpu *vcpu, uint64_t left, uint64_t window)
 {
 	set_mode(r, vcpu, AP_SLICE);
-	uint64_t ns = r->rate_measured ? (uint64_t)((double)(left - window / 2) / r->rate / 4.0) : SLICE_MIN_NS;
+	/* Before any progress was measured, slices grow from the shortest (one may end before the
+	 * guest ran at all). */
+	uint64_t ns = r->rate_measured ? (uint64_t)((double)(left - window / 2) / r->rate / 4.0)
+				       : r->slice_ns ? 2 * r->slice_ns : SLICE_MIN_NS;
 	if (r->slice_ns && ns > 2 * r->slice_ns)
 		ns = 2 * r->slice_ns;
 	ns = ns < SLICE_MIN_NS ? SLICE_MIN_NS : ns > SLICE_MAX_NS ? SLICE_MAX_NS : ns;
@@ -121,24 +121,25 @@ enum vmexit_action replay_approach_continue(struct replayer *r, struct vcpu *vcp
 	struct kvm_regs regs;
 	if (vcpu_insn_count(vcpu, &insn) < 0 || vcpu_get_regs(vcpu, &regs) < 0) {
 		replay_diverged(r, vcpu, "cannot read the instruction count or registers");
-		return VMEXIT_STOP;
+		return replay_diverged_action(r);
 	}
 	const struct rlog_async *t = &r->target;
 	r->expected_rip = t->rip;
-	if (insn > t->insn) {
-		replay_diverged(r, vcpu, "ran past the recorded stop: instruction %" PRIu64 " of %" PRIu64 " (rip 0x%llx)",
-				insn, t->insn, regs.rip);
-		return VMEXIT_STOP;
-	}
-	if (insn == t->insn && regs.rip == t->rip && regs_fingerprint(&regs) == t->regs_hash)
+	uint64_t target = t->insn + (uint64_t)r->insn_offset;
+	if (insn == target && regs.rip == t->rip && regs_fingerprint(&regs) == t->regs_hash)
 		return arrive(r, vcpu, &regs, act);
+	if (insn > target) {
+		replay_diverged(r, vcpu, "ran past the recorded stop: instruction %" PRIu64 " of %" PRIu64 " (rip 0x%llx)",
+				insn, target, regs.rip);
+		return replay_diverged_action(r);
+	}
 	r->idle = insn == r->last_insn ? r->idle + 1 : 0;
 	if (r->idle > IDLE_MAX) {
 		replay_diverged(r, vcpu, "the guest stays at instruction %" PRIu64 " (rip 0x%llx, regs %08x); recorded stop at %" PRIu64
-				" rip 0x%" PRIx64 " regs %08x", insn, regs.rip, regs_fingerprint(&regs), t->insn, t->rip, t->regs_hash);
-		return VMEXIT_STOP;
+				" rip 0x%" PRIx64 " regs %08x", insn, regs.rip, regs_fingerprint(&regs), target, t->rip, t->regs_hash);
+		return replay_diverged_action(r);
 	}
-	uint64_t now = mono_ns(), left = t->insn - insn;
+	uint64_t now = mono_ns(), left = target > insn ? target - insn : 0;
 	if (r->mode == AP_SLICE || r->mode == AP_NONE)
 		learn_rate(r, insn, now);
 	else {

@@ -14,6 +14,9 @@
 #include "vmm/kvm_stats.h"
 #include "vmm/vcpu.h"
 
+#define RFLAGS_IF 0x200ull
+#define DR6_BS (1ull << 14)
+
 struct wrapped {
 	struct recorder *r;
 	vmexit_handler_fn fn;
@@ -35,6 +38,9 @@ struct recorder {
 	uint64_t delivered;          /* events that change the guest: DMA writes, interrupts, input */
 	bool counter;                /* the platform counts ring-0 instructions */
 	bool deferred_kick;          /* a kick came where replay could not find the point again */
+	bool raised;                 /* a line went up (or an MSI went out) during this exit */
+	bool ifstep;                 /* single-stepping until the guest can take that interrupt */
+	uint64_t ifsteps;
 };
 
 static void log_event(struct recorder *r, unsigned type, const void *a, size_t alen, const void *b, size_t blen)
@@ -104,6 +110,7 @@ static void rec_irq(void *ctx, unsigned gsi, bool level)
 	struct recorder *r = ctx;
 	uint32_t ev[2] = { gsi, level };
 	r->delivered++;
+	r->raised |= level;
 	log_event(r, RLOG_IRQ, ev, sizeof(ev), NULL, 0);
 	irq_set_level(&r->irq, gsi, level);
 }
@@ -119,6 +126,7 @@ static void rec_msi(void *ctx, uint64_t addr, uint32_t data)
 	struct recorder *r = ctx;
 	uint32_t d[2] = { data, 0 };
 	r->delivered++;
+	r->raised = true;
 	log_event(r, RLOG_MSI, &addr, 8, d, sizeof(d));
 	if (r->msi.send)
 		r->msi.send(r->msi.ctx, addr, data);
@@ -183,17 +191,27 @@ static enum vmexit_action call(struct wrapped *w, struct vcpu *vcpu, struct vm_e
 	return w->fn ? w->fn(vcpu, ex, w->opaque) : VMEXIT_RESUME;
 }
 
+/* An interrupt raised while the guest has IF clear is injected by this KVM at the next entry
+ * after IF is set again, whenever that entry happens: not at a point replay can find. So the
+ * guest is single-stepped until IF is set (each step an entry): the injection then comes at the
+ * same instruction in recording and replay (replayer.c does the same). */
+static void start_ifstep(struct recorder *r, struct vcpu *vcpu)
+{
+	struct kvm_regs regs;
+	bool raised = r->raised;
+	r->raised = false;
+	if (!raised || r->ifstep || vcpu_get_regs(vcpu, &regs) < 0 || (regs.rflags & RFLAGS_IF))
+		return;
+	r->ifstep = vcpu_replay_debug(vcpu, true, 0) == 0;
+}
+
 /* A kick lands anywhere in the guest. Where the platform counts ring-0 instructions, what it
  * delivers is logged as an async point (count, RIP, registers) that replay can stop at again;
- * a kick in ring 3 (no counter there) or without a counter waits for the next natural exit. */
-static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
+ * a kick in ring 3 (no counter there) or without a counter waits for the next natural exit, and
+ * one during IF-stepping for its end. */
+static enum vmexit_action async_point(struct recorder *r, struct vcpu *vcpu, struct vm_exit *ex)
 {
-	struct wrapped *w = opaque;
-	struct recorder *r = w->r;
-	if (!r->counter || ex->cpl != 0) {
-		r->deferred_kick = true;
-		return vm_ended(vcpu_vm(vcpu)) ? VMEXIT_STOP : VMEXIT_RESUME;
-	}
+	struct wrapped *w = &r->handler[VMEXIT_KICK];
 	struct rlog_async a = { .index = r->exits, .rip = ex->rip };
 	struct kvm_regs regs;
 	if (vcpu_get_regs(vcpu, &regs) == 0)
@@ -210,6 +228,44 @@ static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *o
 	if (r->delivered == delivered && rlog_rollback(r->log, m))
 		return act;
 	r->async_points++;
+	start_ifstep(r, vcpu);
+	return act;
+}
+
+static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
+{
+	struct wrapped *w = opaque;
+	struct recorder *r = w->r;
+	if (!r->counter || ex->cpl != 0 || r->ifstep) {
+		r->deferred_kick = true;
+		return vm_ended(vcpu_vm(vcpu)) ? VMEXIT_STOP : VMEXIT_RESUME;
+	}
+	return async_point(r, vcpu, ex);
+}
+
+/* IF-stepping's own steps; the debugger gets the rest (and a step it asked for too). */
+static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
+{
+	struct wrapped *w = opaque;
+	struct recorder *r = w->r;
+	if (!r->ifstep || !(ex->addr & DR6_BS))
+		return call(w, vcpu, ex);
+	r->ifsteps++;
+	enum vmexit_action act = VMEXIT_RESUME;
+	struct kvm_regs regs;
+	if (vcpu_get_regs(vcpu, &regs) == 0 && (regs.rflags & RFLAGS_IF)) {
+		r->ifstep = false;
+		vcpu_replay_debug(vcpu, false, 0);
+		/* Writing the registers back makes KVM look for pending interrupts at this entry; it
+		 * otherwise waits for some later event to notice the one raised under IF=0. */
+		vcpu_set_regs(vcpu, &regs);
+		if (r->deferred_kick) { /* the tick that waited: here is a point replay finds again */
+			r->deferred_kick = false;
+			act = async_point(r, vcpu, ex);
+		}
+	}
+	if (vcpu_guest_debug_control(vcpu) & KVM_GUESTDBG_SINGLESTEP && act == VMEXIT_RESUME)
+		act = call(w, vcpu, ex);
 	return act;
 }
 
@@ -222,10 +278,11 @@ static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void
 	log_event(r, RLOG_EXIT, &x, sizeof(x), NULL, 0);
 	r->exits++;
 	enum vmexit_action act = call(w, vcpu, ex);
-	if (r->deferred_kick && act == VMEXIT_RESUME) {
+	if (r->deferred_kick && !r->ifstep && act == VMEXIT_RESUME) {
 		r->deferred_kick = false;
 		act = call(&r->handler[VMEXIT_KICK], vcpu, ex);
 	}
+	start_ifstep(r, vcpu);
 	return act;
 }
 
@@ -242,6 +299,14 @@ int recorder_install(struct recorder *r, struct errmsg *e)
 		vm_set_exit_handler(r->vm, (enum vmexit_kind)k, k == VMEXIT_KICK ? on_kick : on_natural, w);
 	}
 	return 0;
+}
+
+void recorder_install_debug(struct recorder *r)
+{
+	struct wrapped *w = &r->handler[VMEXIT_DEBUG];
+	w->r = r;
+	vm_get_exit_handler(r->vm, VMEXIT_DEBUG, &w->fn, &w->opaque);
+	vm_set_exit_handler(r->vm, VMEXIT_DEBUG, on_debug, w);
 }
 
 struct recorder *recorder_create(struct vm *vm, const char *log_path, const char *config_text, struct errmsg *e)
@@ -279,7 +344,7 @@ void recorder_note(struct recorder *r, const char *fmt, ...)
 
 void recorder_stats(struct recorder *r, struct recorder_stats *out)
 {
-	*out = (struct recorder_stats){ r->exits, r->async_points, rlog_events(r->log), rlog_bytes_written(r->log) };
+	*out = (struct recorder_stats){ r->exits, r->async_points, r->ifsteps, rlog_events(r->log), rlog_bytes_written(r->log) };
 }
 
 int recorder_finish(struct recorder *r, enum vm_end how, uint32_t code, const char *why, struct errmsg *e)

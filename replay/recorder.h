@@ -29,12 +29,15 @@ void recorder_input(void *recorder, unsigned source, const void *buf, size_t len
 /* Wraps the VM's exit handlers (after everything else installed theirs): each natural exit is
  * fingerprinted before it is handled; a kick that delivered something becomes an async point. */
 int recorder_install(struct recorder *r, struct errmsg *e);
+/* After a debugger wrapped the handlers: the recorder's own single steps stay its own. */
+void recorder_install_debug(struct recorder *r);
 /* Something replay cannot reproduce, noted in the log and counted. */
 void recorder_note(struct recorder *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 struct recorder_stats {
 	uint64_t exits;       /* natural exits fingerprinted */
 	uint64_t async_points;
+	uint64_t ifsteps;     /* single steps until an interrupt raised under IF=0 could be taken */
 	uint64_t events;
 	uint64_t bytes;       /* log bytes written so far */
 };

@@ -21,6 +21,13 @@ static enum vmexit_action call(struct replay_wrapped *w, struct vcpu *vcpu, stru
 	return w->fn ? w->fn(vcpu, ex, w->opaque) : vm_default_exit_handler(vcpu, ex);
 }
 
+/* At a divergence the guest stops: in the debugger if one took it (it resumes there), else the
+ * VM has been ended. */
+enum vmexit_action replay_diverged_action(struct replayer *r)
+{
+	return vm_ended(r->cfg.vm) ? VMEXIT_STOP : VMEXIT_RESUME;
+}
+
 void replay_diverged(struct replayer *r, struct vcpu *vcpu, const char *fmt, ...)
 {
 	if (r->diverged)
@@ -48,6 +55,14 @@ void replay_diverged(struct replayer *r, struct vcpu *vcpu, const char *fmt, ...
 	char why[300];
 	snprintf(why, sizeof(why), "replay diverged at exit #%" PRIu64 ": %s", r->exits, what);
 	vm_request_end(r->cfg.vm, VM_END_ERROR, 0, why);
+}
+
+/* After a divergence the debugger may have looked and let the guest go on: nothing more can be
+ * replayed, so the VM ends at its next exit (the first end request wins, so this is idempotent). */
+static enum vmexit_action end_after_divergence(struct replayer *r)
+{
+	vm_request_end(r->cfg.vm, VM_END_ERROR, 0, "replay diverged (see above)");
+	return VMEXIT_STOP;
 }
 
 static int next_event(struct replayer *r, struct vcpu *vcpu, struct rlog_event *ev, bool consume)
@@ -98,8 +113,14 @@ int replay_apply_until(struct replayer *r, struct vcpu *vcpu, unsigned stop_type
 				replay_diverged(r, vcpu, "recorded DMA write outside guest RAM");
 			break;
 		case RLOG_DMA_READ: check_dma_read(r, vcpu, &ev); break;
-		case RLOG_IRQ: vm_irq_line(r->cfg.vm, (unsigned)get_le(ev.data, 4), get_le(ev.data + 4, 4) != 0); break;
-		case RLOG_MSI: vm_signal_msi(r->cfg.vm, get_le(ev.data, 8), (uint32_t)get_le(ev.data + 8, 4)); break;
+		case RLOG_IRQ:
+			r->raised |= get_le(ev.data + 4, 4) != 0;
+			vm_irq_line(r->cfg.vm, (unsigned)get_le(ev.data, 4), get_le(ev.data + 4, 4) != 0);
+			break;
+		case RLOG_MSI:
+			r->raised = true;
+			vm_signal_msi(r->cfg.vm, get_le(ev.data, 8), (uint32_t)get_le(ev.data + 8, 4));
+			break;
 		default: break; /* config, time, input, notes: for people and fuzzers, not for the guest */
 		}
 	}
@@ -154,11 +175,50 @@ static int replay_mmio(void *opaque, struct vcpu *vcpu, uint64_t gpa, unsigned s
 	return is_write ? 0 : serve_read(r, vcpu, "MMIO address", gpa, value);
 }
 
+/* The instruction count is not part of the match: on this platform it is repeatable but not
+ * exactly (docs/replay-format.md); where it drifted is counted and reported instead. */
 static bool same_exit(const struct rlog_exit *a, const struct rlog_exit *b)
 {
 	return a->kind == b->kind && a->rip == b->rip && a->addr == b->addr && a->size == b->size &&
-	       a->is_write == b->is_write && a->value == b->value && a->regs_hash == b->regs_hash &&
-	       (a->insn == 0 || b->insn == 0 || a->insn == b->insn);
+	       a->is_write == b->is_write && a->value == b->value && a->regs_hash == b->regs_hash;
+}
+
+/* Async points are found relative to the last exit: the recorded count plus how far this run's
+ * counter is from the recording's there. */
+static void track_count(struct replayer *r, const struct rlog_exit *now, const struct rlog_exit *then)
+{
+	int64_t offset = (int64_t)(now->insn - then->insn);
+	if (r->exits && offset != r->insn_offset) {
+		r->drifts++;
+		uint64_t d = (uint64_t)llabs(offset - r->insn_offset);
+		r->max_drift = d > r->max_drift ? d : r->max_drift;
+	}
+	r->insn_offset = offset;
+}
+
+#define RFLAGS_IF 0x200ull
+#define DR6_B3 (1ull << 3)
+#define DR6_BS (1ull << 14)
+
+void replay_update_debug(struct replayer *r, struct vcpu *vcpu)
+{
+	bool step = r->ifstep || r->mode == AP_STEP_OVER;
+	uint64_t bp = r->mode == AP_BREAK ? r->target.rip : 0;
+	if (vcpu_replay_debug(vcpu, step, bp) < 0)
+		replay_diverged(r, vcpu, "cannot set the replay breakpoint or single-step");
+}
+
+/* As the recorder does (recorder.c, start_ifstep): an interrupt raised while IF is clear is
+ * taken at the first instruction boundary with IF set, found by single steps. */
+static void start_ifstep(struct replayer *r, struct vcpu *vcpu)
+{
+	struct kvm_regs regs;
+	bool raised = r->raised;
+	r->raised = false;
+	if (!raised || r->ifstep || vcpu_get_regs(vcpu, &regs) < 0 || (regs.rflags & RFLAGS_IF))
+		return;
+	r->ifstep = true;
+	replay_update_debug(r, vcpu);
 }
 
 /* After the exit's own events: the end of the run, or an async point before the next exit. */
@@ -178,11 +238,12 @@ enum vmexit_action replay_after_exit(struct replayer *r, struct vcpu *vcpu, enum
 		vm_request_end(r->cfg.vm, (enum vm_end)end.how, end.code, why);
 		return VMEXIT_STOP;
 	}
-	if (t == RLOG_ASYNC && !r->diverged)
+	start_ifstep(r, vcpu);
+	if (t == RLOG_ASYNC && !r->diverged && !r->ifstep) /* during IF-stepping, async points wait */
 		replay_approach_start(r, vcpu);
-	if (r->diverged || vm_ended(r->cfg.vm))
-		return VMEXIT_STOP;
-	return act;
+	if (r->diverged)
+		return act == VMEXIT_STOP || vm_ended(r->cfg.vm) ? VMEXIT_STOP : act;
+	return vm_ended(r->cfg.vm) ? VMEXIT_STOP : act;
 }
 
 static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
@@ -190,22 +251,22 @@ static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void
 	struct replay_wrapped *w = opaque;
 	struct replayer *r = w->r;
 	if (r->diverged)
-		return VMEXIT_STOP;
+		return end_after_divergence(r);
 	struct rlog_exit now, then;
 	exit_fingerprint(vcpu, ex, r->exits, &now);
 	r->expected_rip = 0;
 	if (r->approaching) {
 		r->expected_rip = r->target.rip;
 		replay_diverged(r, vcpu, "exit %s at rip 0x%" PRIx64 " came before the recorded stop at instruction %" PRIu64,
-				vmexit_kind_name(ex->kind), ex->rip, r->target.insn);
-		return VMEXIT_STOP;
+				vmexit_kind_name(ex->kind), ex->rip, r->target.insn + r->insn_offset);
+		return replay_diverged_action(r);
 	}
 	struct rlog_event ev;
 	int t = replay_apply_until(r, vcpu, RLOG_EXIT);
 	if (t != RLOG_EXIT) {
 		replay_diverged(r, vcpu, "exit %s at rip 0x%" PRIx64 ": the recording has %s here", vmexit_kind_name(ex->kind),
 				ex->rip, t == RLOG_END ? "its end" : t == 0 ? "nothing more" : "no exit");
-		return VMEXIT_STOP;
+		return replay_diverged_action(r);
 	}
 	next_event(r, vcpu, &ev, true);
 	memcpy(&then, ev.data, sizeof(then));
@@ -216,8 +277,9 @@ static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void
 		exit_fingerprint_print(stderr, "actual", &now);
 		replay_diverged(r, vcpu, "%s at rip 0x%" PRIx64 ", recorded %s at rip 0x%" PRIx64, vmexit_kind_name(ex->kind),
 				ex->rip, vmexit_kind_name((enum vmexit_kind)then.kind), then.rip);
-		return VMEXIT_STOP;
+		return replay_diverged_action(r);
 	}
+	track_count(r, &now, &then);
 	r->exits++;
 	enum vmexit_action act = call(w, vcpu, ex);
 	return replay_after_exit(r, vcpu, act);
@@ -230,11 +292,22 @@ static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *o
 	enum vmexit_action act = call(w, vcpu, ex);
 	if (r->approaching && act == VMEXIT_RESUME)
 		act = replay_approach_continue(r, vcpu, false, act);
-	return r->diverged ? VMEXIT_STOP : act;
+	return r->diverged && act == VMEXIT_STOP ? VMEXIT_STOP : act;
 }
 
-#define DR6_B3 (1ull << 3)
-#define DR6_BS (1ull << 14)
+/* The end of IF-stepping: the interrupt is taken at the next entry; an async point recorded at
+ * the end of the recording's IF-stepping is right here. */
+static enum vmexit_action ifstep_done(struct replayer *r, struct vcpu *vcpu, struct kvm_regs *regs)
+{
+	r->ifstep = false;
+	replay_update_debug(r, vcpu);
+	vcpu_set_regs(vcpu, regs); /* KVM looks for the pending interrupt at this entry (recorder.c) */
+	struct rlog_event ev;
+	struct errmsg e = { "" };
+	if (rlog_peek(r->log, &ev, &e) == 1 && ev.type == RLOG_ASYNC)
+		replay_approach_start(r, vcpu);
+	return VMEXIT_RESUME;
+}
 
 /* Replay's own breakpoint stops and steps are consumed here; the debugger sees those it asked
  * for too (its own step, or a hit on one of its breakpoints in DR0-DR2). */
@@ -242,18 +315,24 @@ static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *
 {
 	struct replay_wrapped *w = opaque;
 	struct replayer *r = w->r;
-	bool ours = r->approaching && ((r->mode == AP_BREAK && (ex->addr & DR6_B3)) ||
-				       (r->mode == AP_STEP_OVER && (ex->addr & DR6_BS)));
-	if (!ours)
+	bool approach = r->approaching && ((r->mode == AP_BREAK && (ex->addr & DR6_B3)) ||
+					   (r->mode == AP_STEP_OVER && (ex->addr & DR6_BS)));
+	bool ifstep = r->ifstep && (ex->addr & DR6_BS);
+	if (!approach && !ifstep)
 		return call(w, vcpu, ex);
 	r->steps++;
 	uint32_t theirs = vcpu_guest_debug_control(vcpu);
 	bool debugger_step = theirs & KVM_GUESTDBG_SINGLESTEP;
 	bool debugger_bp = (theirs & KVM_GUESTDBG_USE_HW_BP) && (ex->addr & 0x7);
-	enum vmexit_action act = replay_approach_continue(r, vcpu, r->mode == AP_BREAK, VMEXIT_RESUME);
+	enum vmexit_action act = VMEXIT_RESUME;
+	struct kvm_regs regs;
+	if (ifstep && vcpu_get_regs(vcpu, &regs) == 0 && (regs.rflags & RFLAGS_IF))
+		act = ifstep_done(r, vcpu, &regs);
+	else if (approach)
+		act = replay_approach_continue(r, vcpu, r->mode == AP_BREAK, VMEXIT_RESUME);
 	if ((debugger_step || debugger_bp) && act == VMEXIT_RESUME)
 		act = call(w, vcpu, ex);
-	return r->diverged ? VMEXIT_STOP : act;
+	return act;
 }
 
 static void wrap(struct replayer *r, enum vmexit_kind k, vmexit_handler_fn fn)
@@ -325,7 +404,8 @@ const char *replayer_config_text(const struct replayer *r)
 
 void replayer_stats(struct replayer *r, struct replayer_stats *out)
 {
-	*out = (struct replayer_stats){ r->exits, r->async_points, r->slices, r->steps, r->diverged, r->reached_end };
+	*out = (struct replayer_stats){ r->exits, r->async_points, r->slices, r->steps, r->drifts, r->max_drift,
+					r->diverged, r->reached_end };
 }
 
 void replayer_destroy(struct replayer *r)

@@ -32,6 +32,11 @@ struct replayer {
 	uint8_t lcr[2];            /* the UARTs' line control as the guest wrote it */
 	bool diverged, reached_end;
 	uint64_t async_points, slices, steps;
+	int64_t insn_offset;       /* this run's counter minus the recording's, at the last exit */
+	uint64_t drifts, max_drift;
+
+	bool raised;               /* a line went up (or an MSI) among the events just applied */
+	bool ifstep;               /* single-stepping until the guest can take that interrupt */
 
 	/* Approaching an async point (approach.c). */
 	bool approaching;
@@ -45,9 +50,13 @@ struct replayer {
 };
 
 void replay_diverged(struct replayer *r, struct vcpu *vcpu, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* What a handler returns after replay_diverged: stop, or resume into the debugger's stop. */
+enum vmexit_action replay_diverged_action(struct replayer *r);
 int replay_apply_until(struct replayer *r, struct vcpu *vcpu, unsigned stop_type);
 enum vmexit_action replay_after_exit(struct replayer *r, struct vcpu *vcpu, enum vmexit_action act);
 
+/* The guest-debug state replay needs now: IF-stepping, approach steps, the approach breakpoint. */
+void replay_update_debug(struct replayer *r, struct vcpu *vcpu);
 int replay_approach_init(struct replayer *r, struct errmsg *e);
 /* The next log event is an async point: start running towards it. */
 void replay_approach_start(struct replayer *r, struct vcpu *vcpu);

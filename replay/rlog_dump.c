@@ -72,7 +72,7 @@ void rlog_print_event(FILE *out, const struct rlog_event *ev)
 	case RLOG_ASYNC: {
 		struct rlog_async a;
 		memcpy(&a, d, sizeof(a));
-		fprintf(out, "after #%" PRIu64 " insn=%" PRIu64 " rip=0x%" PRIx64 " regs=%08x%s", a.index, a.insn, a.rip,
+		fprintf(out, "before #%" PRIu64 " insn=%" PRIu64 " rip=0x%" PRIx64 " regs=%08x%s", a.index, a.insn, a.rip,
 			a.regs_hash, a.flags & RLOG_ASYNC_HALTED ? " halted" : "");
 		break;
 	}
