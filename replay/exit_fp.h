@@ -15,7 +15,7 @@ struct kvm_regs;
 /* Exits the guest causes itself, in the same order on every run: not kicks (another thread),
  * not debugger events, not interrupt windows. */
 bool exit_is_natural(enum vmexit_kind kind);
-/* CRC-32 of the general registers and RFLAGS (without TF and RF, which single-stepping sets). */
+/* A 32-bit hash of the general registers and RFLAGS (without TF and RF, which single-stepping sets). */
 uint32_t regs_fingerprint(const struct kvm_regs *r);
 /* Fills x for the exit; insn_count 0 when the platform has no instruction counter. */
 void exit_fingerprint(struct vcpu *vcpu, const struct vm_exit *ex, uint64_t index, struct rlog_exit *x);
