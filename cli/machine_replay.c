@@ -10,6 +10,7 @@
 #include "cli/machine.h"
 #include "devmodel/uart16550.h"
 #include "gdbstub/gdbstub.h"
+#include "loader/symbols.h"
 #include "replay/recorder.h"
 #include "replay/replayer.h"
 #include "trace/disas.h"
@@ -28,6 +29,14 @@ int machine_start_recording(struct machine *m, const struct dhyve_options *o, st
 	if (!m->rec)
 		return -EINVAL;
 	m->dev_mem.observer = recorder_gmem_observer(m->rec);
+	if (o->record_panic_at) {
+		uint64_t addr;
+		struct errmsg why = { "" };
+		if (elf_address_or_symbol(o->kernel, o->record_panic_at, &addr, &why) < 0)
+			return errmsg_set(e, EINVAL, "record.panic_at=%s: %s", o->record_panic_at, why.text);
+		if (recorder_set_panic_at(m->rec, addr, o->record_panic_at) < 0)
+			return errmsg_set(e, EIO, "record.panic_at=%s: cannot set the breakpoint", o->record_panic_at);
+	}
 	m->record_dir = strdup(o->record_dir);
 	return m->record_dir ? 0 : errmsg_set(e, ENOMEM, "out of memory");
 }

@@ -38,7 +38,7 @@ void options_usage(FILE *out)
 		"       -m: guest memory (default 256M; a plain number means megabytes)\n"
 		"       -o: set a configuration variable (kernel=PATH, cmdline=STRING, debugexit.port=N,\n"
 		"           trace.entries=N, trace.file=PATH, watchdog=SECONDS, record=DIR, replay=DIR,\n"
-		"           record.copy_images=BOOL)\n"
+		"           record.copy_images=BOOL, record.panic_at=SYMBOL|ADDR)\n"
 		"       -P: accepted (PAUSE exits are handled by KVM)\n"
 		"       -s: PCI slot: [bus:]slot[:func],emulation[,conf] (hostbridge, lpc,\n"
 		"           virtio-blk,PATH[,ro][,nodelete][,sectorsize=N[/P]])\n"
@@ -293,6 +293,9 @@ static int get_record(const struct config *cfg, struct dhyve_options *o, struct 
 	if ((o->record_dir || o->replay_dir) && o->ncpus != 1)
 		return errmsg_set(e, ENOTSUP, "%s: only single-vCPU guests (-c 1) in this version",
 				  o->record_dir ? "record" : "replay");
+	o->record_panic_at = config_get(cfg, "record.panic_at");
+	if (o->record_panic_at && (!o->record_dir || !o->record_panic_at[0]))
+		return errmsg_set(e, EINVAL, "record.panic_at=%s: needs record=DIR and a symbol or address", o->record_panic_at);
 	return config_get_bool(cfg, "record.copy_images", true, &o->record_copy_images, e);
 }
 

@@ -15,6 +15,7 @@
 #include "vmm/vcpu.h"
 
 #define RFLAGS_IF 0x200ull
+#define DR6_B3 (1ull << 3)
 #define DR6_BS (1ull << 14)
 
 struct wrapped {
@@ -41,7 +42,15 @@ struct recorder {
 	bool raised;                 /* a line went up (or an MSI went out) during this exit */
 	bool ifstep;                 /* single-stepping until the guest can take that interrupt */
 	uint64_t ifsteps;
+	uint64_t panic_at;           /* record.panic_at: an execute breakpoint (DR3), 0 = none */
+	char panic_label[64];
 };
+
+/* The guest-debug state the recorder needs: IF-stepping and the panic_at breakpoint. */
+static int set_debug(struct recorder *r, struct vcpu *vcpu)
+{
+	return vcpu_replay_debug(vcpu, r->ifstep, r->panic_at);
+}
 
 static void log_event(struct recorder *r, unsigned type, const void *a, size_t alen, const void *b, size_t blen)
 {
@@ -202,7 +211,9 @@ static void start_ifstep(struct recorder *r, struct vcpu *vcpu)
 	r->raised = false;
 	if (!raised || r->ifstep || vcpu_get_regs(vcpu, &regs) < 0 || (regs.rflags & RFLAGS_IF))
 		return;
-	r->ifstep = vcpu_replay_debug(vcpu, true, 0) == 0;
+	r->ifstep = true;
+	if (set_debug(r, vcpu) < 0)
+		r->ifstep = false;
 }
 
 /* A kick lands anywhere in the guest. Where the platform counts ring-0 instructions, what it
@@ -243,11 +254,39 @@ static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *o
 	return async_point(r, vcpu, ex);
 }
 
+/* The guest got to record.panic_at: the run ends as a panic there. The point is logged as an
+ * async point, so that replay stops at the same instruction and ends there too. */
+static enum vmexit_action panic_reached(struct recorder *r, struct vcpu *vcpu, struct vm_exit *ex)
+{
+	struct rlog_async a = { .index = r->exits, .rip = ex->rip };
+	struct kvm_regs regs;
+	uint64_t insn = 0;
+	if (vcpu_get_regs(vcpu, &regs) == 0)
+		a.regs_hash = regs_fingerprint(&regs);
+	vcpu_insn_count(vcpu, &insn);
+	a.insn = insn;
+	log_event(r, RLOG_ASYNC, &a, sizeof(a), NULL, 0);
+	char why[128];
+	snprintf(why, sizeof(why), "guest reached record.panic_at=%s (rip 0x%llx)", r->panic_label,
+		 (unsigned long long)ex->rip);
+	vm_request_end(vcpu_vm(vcpu), VM_END_PANIC, 0, why);
+	return VMEXIT_STOP;
+}
+
+int recorder_set_panic_at(struct recorder *r, uint64_t addr, const char *label)
+{
+	r->panic_at = addr;
+	snprintf(r->panic_label, sizeof(r->panic_label), "%s", label);
+	return set_debug(r, vm_vcpu(r->vm, 0));
+}
+
 /* IF-stepping's own steps; the debugger gets the rest (and a step it asked for too). */
 static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
 {
 	struct wrapped *w = opaque;
 	struct recorder *r = w->r;
+	if (r->panic_at && (ex->addr & DR6_B3) && ex->rip == r->panic_at)
+		return panic_reached(r, vcpu, ex);
 	if (!r->ifstep || !(ex->addr & DR6_BS))
 		return call(w, vcpu, ex);
 	r->ifsteps++;
@@ -255,7 +294,7 @@ static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *
 	struct kvm_regs regs;
 	if (vcpu_get_regs(vcpu, &regs) == 0 && (regs.rflags & RFLAGS_IF)) {
 		r->ifstep = false;
-		vcpu_replay_debug(vcpu, false, 0);
+		set_debug(r, vcpu);
 		/* Writing the registers back makes KVM look for pending interrupts at this entry; it
 		 * otherwise waits for some later event to notice the one raised under IF=0. */
 		vcpu_set_regs(vcpu, &regs);

@@ -107,6 +107,21 @@ for ((i = 1; i <= RUNS; i++)); do
 done
 pass "$RUNS replays of the panic: '$panic', status 6 each time"
 
+# record.panic_at: reaching a kernel symbol is the panic; the replay ends at the same RIP.
+status=0
+timeout 60 "$DHYVE" -m 64M -l com1,null -o kernel=$GUESTS/replaytick.elf -o record=$TMP/pa -o record.panic_at=on_rtc pa \
+	</dev/null >/dev/null 2>$TMP/pa.err || status=$?
+[ "$status" = 6 ] || fail "record.panic_at=on_rtc: status $status: $(cat $TMP/pa.err)"
+want=$(sym $GUESTS/replaytick.elf on_rtc)
+expect_grep "guest reached record.panic_at=on_rtc (rip $want)" $TMP/pa.err
+replay pa $TMP/pa
+[ "$status" = 6 ] || fail "replay of a panic_at bundle: status $status: $(tail -3 $TMP/pa.err)"
+expect_grep "replay: guest reached record.panic_at=on_rtc (rip $want)" $TMP/pa.err
+status=0
+"$DHYVE" -m 64M -o kernel=$GUESTS/replaytick.elf -o record=$TMP/pb -o record.panic_at=no_such_symbol pb </dev/null >/dev/null 2>$TMP/pb.err || status=$?
+[ "$status" = 4 ] && grep -q "no symbol 'no_such_symbol'" $TMP/pb.err || fail "unknown panic_at symbol: $(cat $TMP/pb.err)"
+pass "record.panic_at=on_rtc: recorded and replayed to status 6 at rip $want; an unknown symbol refused"
+
 # --- gdb on the replay: a breakpoint before the panic, the same registers every time ---------
 require_gdb
 ELF=$TMP/rp/kernel
