@@ -105,8 +105,9 @@ int machine_finish_recording(struct machine *m, enum vm_end how, uint32_t code, 
 		rc = bundle_write_readme(m->record_dir, vm_name(m->vm), ended, why ? why : "", files, e);
 	struct stat sb;
 	bundle_path(path, sizeof(path), m->record_dir, BUNDLE_LOG);
-	fprintf(stderr, "dhyve: %s: recorded %" PRIu64 " exits and %" PRIu64 " async points into %s (%lld log bytes)\n",
-		vm_name(m->vm), st.exits, st.async_points, m->record_dir, stat(path, &sb) == 0 ? (long long)sb.st_size : -1ll);
+	fprintf(stderr, "dhyve: %s: recorded %" PRIu64 " exits and %" PRIu64 " async points into %s (%" PRIu64
+		" vCPU switches, %lld log bytes)\n", vm_name(m->vm), st.exits, st.async_points, m->record_dir, st.switches,
+		stat(path, &sb) == 0 ? (long long)sb.st_size : -1ll);
 	free(m->record_dir);
 	m->record_dir = NULL;
 	return rc;
@@ -118,9 +119,9 @@ bool machine_report_replay(struct machine *m, FILE *out)
 		return true;
 	struct replayer_stats st;
 	replayer_stats(m->rep, &st);
-	fprintf(out, "dhyve: %s: replay %s: %" PRIu64 " exits and %" PRIu64 " async points matched (%" PRIu64 " slices, %" PRIu64
+	fprintf(out, "dhyve: %s: replay %s: %" PRIu64 " exits and %" PRIu64 " async points matched (%" PRIu64 " vCPU switches, %" PRIu64 " slices, %" PRIu64
 		" breakpoint stops and steps; instruction counter drifted at %" PRIu64 " exits, by up to %" PRIu64 ")\n",
 		vm_name(m->vm), st.diverged ? "diverged" : st.reached_end ? "reached the recorded end" : "stopped early",
-		st.exits, st.async_points, st.slices, st.steps, st.drifts, st.max_drift);
+		st.exits, st.async_points, st.switches, st.slices, st.steps, st.drifts, st.max_drift);
 	return !st.diverged;
 }

@@ -290,9 +290,6 @@ static int get_record(const struct config *cfg, struct dhyve_options *o, struct 
 		return errmsg_set(e, EINVAL, "%s: empty directory name", o->record_dir ? "record" : "replay");
 	if (o->record_dir && o->replay_dir)
 		return errmsg_set(e, EINVAL, "record=%s and replay=%s: choose one", o->record_dir, o->replay_dir);
-	if ((o->record_dir || o->replay_dir) && o->ncpus != 1)
-		return errmsg_set(e, ENOTSUP, "%s: only single-vCPU guests (-c 1) in this version",
-				  o->record_dir ? "record" : "replay");
 	o->record_panic_at = config_get(cfg, "record.panic_at");
 	if (o->record_panic_at && (!o->record_dir || !o->record_panic_at[0]))
 		return errmsg_set(e, EINVAL, "record.panic_at=%s: needs record=DIR and a symbol or address", o->record_panic_at);

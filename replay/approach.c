@@ -81,6 +81,10 @@ static enum vmexit_action arrive(struct replayer *r, struct vcpu *vcpu, struct k
 	rlog_next(r->log, &ev, &e); /* the async event itself, peeked when the approach began */
 	r->last_seq = ev.seq;
 	r->async_points++;
+	if (r->target.flags & RLOG_ASYNC_SWITCH) {
+		replay_switch(r, vcpu, (r->target.flags >> 8) & 0xff);
+		return act;
+	}
 	return replay_after_exit(r, vcpu, act);
 }
 
@@ -125,7 +129,7 @@ enum vmexit_action replay_approach_continue(struct replayer *r, struct vcpu *vcp
 	}
 	const struct rlog_async *t = &r->target;
 	r->expected_rip = t->rip;
-	uint64_t target = t->insn + (uint64_t)r->insn_offset;
+	uint64_t target = t->insn + (uint64_t)r->insn_offset[r->owner];
 	if (insn == target && regs.rip == t->rip && regs_fingerprint(&regs) == t->regs_hash)
 		return arrive(r, vcpu, &regs, act);
 	if (insn > target) {

@@ -41,6 +41,7 @@ struct recorder_stats {
 	uint64_t exits;       /* natural exits fingerprinted */
 	uint64_t async_points;
 	uint64_t ifsteps;     /* single steps until an interrupt raised under IF=0 could be taken */
+	uint64_t switches;    /* SMP: turns handed from one vCPU to the next */
 	uint64_t events;
 	uint64_t bytes;       /* log bytes written so far */
 };

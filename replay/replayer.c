@@ -187,13 +187,13 @@ static bool same_exit(const struct rlog_exit *a, const struct rlog_exit *b)
  * counter is from the recording's there. */
 static void track_count(struct replayer *r, const struct rlog_exit *now, const struct rlog_exit *then)
 {
-	int64_t offset = (int64_t)(now->insn - then->insn);
-	if (r->exits && offset != r->insn_offset) {
+	int64_t offset = (int64_t)(now->insn - then->insn), *last = &r->insn_offset[r->owner];
+	if (r->vexits[r->owner] && offset != *last) {
 		r->drifts++;
-		uint64_t d = (uint64_t)llabs(offset - r->insn_offset);
+		uint64_t d = (uint64_t)llabs(offset - *last);
 		r->max_drift = d > r->max_drift ? d : r->max_drift;
 	}
-	r->insn_offset = offset;
+	*last = offset;
 }
 
 #define RFLAGS_IF 0x200ull
@@ -221,6 +221,34 @@ static void start_ifstep(struct replayer *r, struct vcpu *vcpu)
 	replay_update_debug(r, vcpu);
 }
 
+/* The next event is an async point of this vCPU: run towards it. One of another vCPU's here is a
+ * different interleaving. */
+static void approach_if_next(struct replayer *r, struct vcpu *vcpu)
+{
+	struct rlog_event ev;
+	struct errmsg e = { "" };
+	if (rlog_peek(r->log, &ev, &e) != 1 || ev.type != RLOG_ASYNC)
+		return;
+	if (ev.vcpu != vcpu_index(vcpu)) {
+		replay_diverged(r, vcpu, "vCPU %u runs where the recording has vCPU %u", vcpu_index(vcpu), ev.vcpu);
+		return;
+	}
+	replay_approach_start(r, vcpu);
+}
+
+void replay_switch(struct replayer *r, struct vcpu *vcpu, unsigned next)
+{
+	if (next >= vm_ncpus(r->cfg.vm) || next == vcpu_index(vcpu)) {
+		replay_diverged(r, vcpu, "the log hands the turn to vCPU %u, which this VM cannot run", next);
+		return;
+	}
+	r->switches++;
+	r->owner = next;
+	vcpu_set_scheduled(vcpu, false);
+	vcpu_set_scheduled(vm_vcpu(r->cfg.vm, next), true);
+	vm_kick_vcpu(r->cfg.vm, next); /* its first exit finds what comes next */
+}
+
 /* After the exit's own events: the end of the run, or an async point before the next exit. */
 enum vmexit_action replay_after_exit(struct replayer *r, struct vcpu *vcpu, enum vmexit_action act)
 {
@@ -240,7 +268,7 @@ enum vmexit_action replay_after_exit(struct replayer *r, struct vcpu *vcpu, enum
 	}
 	start_ifstep(r, vcpu);
 	if (t == RLOG_ASYNC && !r->diverged && !r->ifstep) /* during IF-stepping, async points wait */
-		replay_approach_start(r, vcpu);
+		approach_if_next(r, vcpu);
 	if (r->diverged)
 		return act == VMEXIT_STOP || vm_ended(r->cfg.vm) ? VMEXIT_STOP : act;
 	return vm_ended(r->cfg.vm) ? VMEXIT_STOP : act;
@@ -253,12 +281,12 @@ static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void
 	if (r->diverged)
 		return end_after_divergence(r);
 	struct rlog_exit now, then;
-	exit_fingerprint(vcpu, ex, r->exits, &now);
+	exit_fingerprint(vcpu, ex, r->vexits[vcpu_index(vcpu)], &now);
 	r->expected_rip = 0;
 	if (r->approaching) {
 		r->expected_rip = r->target.rip;
 		replay_diverged(r, vcpu, "exit %s at rip 0x%" PRIx64 " came before the recorded stop at instruction %" PRIu64,
-				vmexit_kind_name(ex->kind), ex->rip, r->target.insn + r->insn_offset);
+				vmexit_kind_name(ex->kind), ex->rip, r->target.insn + r->insn_offset[r->owner]);
 		return replay_diverged_action(r);
 	}
 	struct rlog_event ev;
@@ -270,6 +298,11 @@ static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void
 	}
 	next_event(r, vcpu, &ev, true);
 	memcpy(&then, ev.data, sizeof(then));
+	if (ev.vcpu != vcpu_index(vcpu)) {
+		replay_diverged(r, vcpu, "vCPU %u exited (%s at rip 0x%" PRIx64 ") where the recording has vCPU %u's exit",
+				vcpu_index(vcpu), vmexit_kind_name(ex->kind), ex->rip, ev.vcpu);
+		return replay_diverged_action(r);
+	}
 	if (!same_exit(&now, &then)) {
 		r->expected_rip = then.rip;
 		fprintf(stderr, "dhyve: replay: exit #%" PRIu64 " differs from the recording:\n", r->exits);
@@ -280,6 +313,7 @@ static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void
 		return replay_diverged_action(r);
 	}
 	track_count(r, &now, &then);
+	r->vexits[vcpu_index(vcpu)]++;
 	r->exits++;
 	enum vmexit_action act = call(w, vcpu, ex);
 	return replay_after_exit(r, vcpu, act);
@@ -292,6 +326,8 @@ static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *o
 	enum vmexit_action act = call(w, vcpu, ex);
 	if (r->approaching && act == VMEXIT_RESUME)
 		act = replay_approach_continue(r, vcpu, false, act);
+	else if (act == VMEXIT_RESUME && !r->diverged && !r->ifstep && vcpu_index(vcpu) == r->owner)
+		approach_if_next(r, vcpu); /* the kick that let this vCPU in after a switch */
 	return r->diverged && act == VMEXIT_STOP ? VMEXIT_STOP : act;
 }
 
@@ -302,10 +338,7 @@ static enum vmexit_action ifstep_done(struct replayer *r, struct vcpu *vcpu, str
 	r->ifstep = false;
 	replay_update_debug(r, vcpu);
 	vcpu_set_regs(vcpu, regs); /* KVM looks for the pending interrupt at this entry (recorder.c) */
-	struct rlog_event ev;
-	struct errmsg e = { "" };
-	if (rlog_peek(r->log, &ev, &e) == 1 && ev.type == RLOG_ASYNC)
-		replay_approach_start(r, vcpu);
+	approach_if_next(r, vcpu);
 	return VMEXIT_RESUME;
 }
 
@@ -345,8 +378,6 @@ static void wrap(struct replayer *r, enum vmexit_kind k, vmexit_handler_fn fn)
 
 int replayer_install(struct replayer *r, struct errmsg *e)
 {
-	if (vm_ncpus(r->cfg.vm) != 1)
-		return errmsg_set(e, ENOTSUP, "replay: only single-vCPU recordings can be replayed in this version");
 	vm_set_io_ops(r->cfg.vm, &(struct vm_io_ops){ .pio = replay_pio, .mmio = replay_mmio, .opaque = r });
 	for (unsigned k = 0; k < VMEXIT__COUNT; k++)
 		if (exit_is_natural((enum vmexit_kind)k))
@@ -355,6 +386,8 @@ int replayer_install(struct replayer *r, struct errmsg *e)
 	int rc = replay_approach_init(r, e);
 	if (rc < 0)
 		return rc;
+	for (unsigned i = 1; i < vm_ncpus(r->cfg.vm); i++) /* one vCPU at a time, vCPU 0 first */
+		vcpu_set_scheduled(vm_vcpu(r->cfg.vm, i), false);
 	/* Whatever came before the first exit: input that arrived at once, an interrupt at the start. */
 	struct vcpu *bsp = vm_vcpu(r->cfg.vm, 0);
 	if (replay_apply_until(r, bsp, RLOG_EXIT) == RLOG_ASYNC)
@@ -404,8 +437,8 @@ const char *replayer_config_text(const struct replayer *r)
 
 void replayer_stats(struct replayer *r, struct replayer_stats *out)
 {
-	*out = (struct replayer_stats){ r->exits, r->async_points, r->slices, r->steps, r->drifts, r->max_drift,
-					r->diverged, r->reached_end };
+	*out = (struct replayer_stats){ r->exits, r->async_points, r->switches, r->slices, r->steps, r->drifts,
+					r->max_drift, r->diverged, r->reached_end };
 }
 
 void replayer_destroy(struct replayer *r)

@@ -68,6 +68,9 @@ int vcpu_flush_tlb(struct vcpu *vcpu);
 /* A held vCPU stays parked even after vm_resume_all (a debugger stepping one vCPU while the
  * others stay stopped). Safe from any thread. */
 void vcpu_hold(struct vcpu *vcpu, bool hold);
+/* Record and replay run one vCPU at a time: one that may not run parks before KVM_RUN like a
+ * held one, whatever the debugger holds or releases. Takes effect at its next exit (kick it). */
+void vcpu_set_scheduled(struct vcpu *vcpu, bool may_run);
 /* True while the vCPU is parked (VM paused, vCPU held): stopped on purpose, not hung. */
 bool vcpu_parked(const struct vcpu *vcpu);
 /* Pending exception/interrupt state (KVM_GET/SET_VCPU_EVENTS), e.g. to inject #BP. */

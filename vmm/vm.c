@@ -331,6 +331,15 @@ void vcpu_hold(struct vcpu *v, bool hold)
 		vm_kick_vcpu(vm, v->index);
 }
 
+void vcpu_set_scheduled(struct vcpu *v, bool may_run)
+{
+	struct vm *vm = v->vm;
+	pthread_mutex_lock(&vm->lock);
+	__atomic_store_n(&v->unscheduled, !may_run, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 void vm_resume_all(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);

@@ -24,6 +24,7 @@ struct vcpu {
 	bool thread_created;      /* main thread only: pthread_join is owed */
 	pthread_t running_thread; /* set by the vCPU thread itself, before `running` */
 	pid_t tid;                /* its kernel thread id, for the slice timer */
+	bool unscheduled;         /* record/replay runs one vCPU at a time: the others park */
 	timer_t slice_timer;
 	bool slice_timer_made;
 	bool dbg_extra_step;      /* replay's own stepping and breakpoint, on top of the debugger's */

@@ -2,7 +2,8 @@
 # interrupts land in a busy loop (plus console input and the CMOS clock) is recorded once and
 # replayed REPLAY_RUNS times (default 20) with the same output, exits and async points; a guest
 # whose panic depends on interrupt timing replays to the same panic; real gdb stops at the same
-# place with the same registers in every replay; damaged, truncated and tampered bundles are
+# place with the same registers in every replay; a two-vCPU guest whose output depends on how its
+# vCPUs interleaved replays to the same output; damaged, truncated and tampered bundles are
 # refused or reported as divergence.
 source "$(dirname "$0")/../kvm_lib.sh" "$1"
 source "$(dirname "$0")/../gdb_lib.sh"
@@ -121,6 +122,22 @@ status=0
 "$DHYVE" -m 64M -o kernel=$GUESTS/replaytick.elf -o record=$TMP/pb -o record.panic_at=no_such_symbol pb </dev/null >/dev/null 2>$TMP/pb.err || status=$?
 [ "$status" = 4 ] && grep -q "no symbol 'no_such_symbol'" $TMP/pb.err || fail "unknown panic_at symbol: $(cat $TMP/pb.err)"
 pass "record.panic_at=on_rtc: recorded and replayed to status 6 at rip $want; an unknown symbol refused"
+
+# --- SMP: one vCPU at a time, switched at recorded points; the same interleaving on replay ------
+status=0
+timeout 120 "$DHYVE" -c 2 -m 64M -l com1,stdio -o kernel=$GUESTS/replaysmp.elf -o record=$TMP/smp smp \
+	</dev/null >$TMP/smp.rec.out 2>$TMP/smp.rec.err || status=$?
+[ "$status" = 1 ] || fail "recording replaysmp: status $status: $(cat $TMP/smp.rec.err)"
+smpline=$(grep '^replaysmp: handovers' $TMP/smp.rec.out) || fail "no replaysmp line: $(cat $TMP/smp.rec.out)"
+switches=$(sed -n 's/.*(\([0-9]*\) vCPU switches.*/\1/p' $TMP/smp.rec.err)
+((switches >= 20)) || fail "only '$switches' vCPU switches recorded: $(cat $TMP/smp.rec.err)"
+for ((i = 1; i <= ${REPLAY_SMP_RUNS:-5}; i++)); do
+	replay smp $TMP/smp
+	[ "$status" = 1 ] || fail "SMP replay $i: status $status: $(tail -5 $TMP/smp.err)"
+	[ "$(cat $TMP/smp.out)" = "$smpline" ] || fail "SMP replay $i printed '$(cat $TMP/smp.out)', recorded '$smpline'"
+	expect_grep "($switches vCPU switches," $TMP/smp.err
+done
+pass "2 vCPUs: '$smpline', $switches switches, the same in ${REPLAY_SMP_RUNS:-5} replays"
 
 # --- gdb on the replay: a breakpoint before the panic, the same registers every time ---------
 require_gdb
