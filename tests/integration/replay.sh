@@ -1,6 +1,7 @@
 # Record and replay on real KVM: a guest whose checksum depends on exactly where 192 RTC
-# interrupts land in a busy loop (plus console input and the CMOS clock) is recorded once and
-# replayed REPLAY_RUNS times (default 20) with the same output, exits and async points; a guest
+# interrupts land in a busy loop (plus console input, the CMOS clock and virtio-blk sectors read
+# meanwhile) is recorded once and replayed REPLAY_RUNS times (default 20), with its disk image
+# deleted, to the same output, exits and async points; a guest
 # whose panic depends on interrupt timing replays to the same panic; real gdb stops at the same
 # place with the same registers in every replay; a two-vCPU guest whose output depends on how its
 # vCPUs interleaved replays to the same output; damaged, truncated and tampered bundles are
@@ -11,11 +12,13 @@ require_kvm
 RUNS=${REPLAY_RUNS:-20}
 out=$TMP/out err=$TMP/err
 
-# record NAME KERNEL DIR INPUT: a run with INPUT on the console; sets $status.
+# record NAME KERNEL DIR INPUT [ARGS...]: a run with INPUT on the console; sets $status.
 record() {
+	local name=$1 kernel=$2 dir=$3 input=$4
+	shift 4
 	status=0
-	printf '%s' "$4" | timeout 60 "$DHYVE" -m 64M -l com1,stdio -o kernel="$2" -o record="$3" "$1" \
-		>$TMP/$1.rec.out 2>$TMP/$1.rec.err || status=$?
+	printf '%s' "$input" | timeout 60 "$DHYVE" -m 64M -l com1,stdio -o kernel="$kernel" -o record="$dir" "$@" "$name" \
+		>$TMP/$name.rec.out 2>$TMP/$name.rec.err || status=$?
 }
 
 # replay NAME DIR [ARGS...]: sets $status; output in $TMP/NAME.out and .err.
@@ -31,10 +34,13 @@ replay() {
 # What the recording said it recorded: "N exits and M async points".
 counts() { sed -n 's/.*recorded \([0-9]* exits and [0-9]* async points\).*/\1/p' "$1"; }
 
-# --- the tick guest: record once --------------------------------------------------------------
-record rt $GUESTS/replaytick.elf $TMP/rt "hello replay"
+# --- the tick guest: record once, with a virtio-blk disk -----------------------------------------
+head -c 1M /dev/urandom >$TMP/disk.img
+record rt $GUESTS/replaytick.elf $TMP/rt "hello replay" -s 0,hostbridge -s 3,virtio-blk,$TMP/disk.img
 [ "$status" = 1 ] || fail "recording replaytick: status $status: $(cat $TMP/rt.rec.err)"
-line=$(grep '^replaytick: ticks 192 checksum' $TMP/rt.rec.out) || fail "no checksum line: $(cat $TMP/rt.rec.out)"
+line=$(grep '^replaytick: ticks 192 sectors [1-9][0-9]* checksum' $TMP/rt.rec.out) ||
+	fail "no checksum line with disk sectors: $(cat $TMP/rt.rec.out)"
+rm $TMP/disk.img # a replay touches no disk"
 recorded=$(counts $TMP/rt.rec.err)
 async=$(echo "$recorded" | sed 's/.* and \([0-9]*\) async.*/\1/')
 ((async >= 150)) || fail "only $async async points recorded (192 interrupts in a busy loop): $(cat $TMP/rt.rec.err)"
@@ -46,7 +52,7 @@ pass "recorded: $line, $recorded"
 "$DHYVECTL" --log-dump=$TMP/rt/log.rlog >$TMP/dump || fail "dhyvectl --log-dump failed"
 expect_grep 'input     com1 "h"' $TMP/dump
 expect_grep "async     before #" $TMP/dump
-grep -q '^# totals: config=1 exit=[0-9]* io-read=[0-9]* .*irq=[0-9]* .*async=[0-9]* .*end=1' $TMP/dump ||
+grep -q '^# totals: config=1 exit=[0-9]* io-read=[0-9]* dma-write=[0-9]* dma-read=[0-9]* irq=[0-9]* .*async=[0-9]* .*end=1' $TMP/dump ||
 	fail "log totals: $(tail -1 $TMP/dump)"
 pass "log dump: $(tail -1 $TMP/dump)"
 
