@@ -9,6 +9,10 @@
 #include "replay/rlog.h"
 #include "vmm/exit.h"
 
+/* Single steps after an interrupt was raised under IF=0 before giving up waiting for IF (a guest
+ * that polls with interrupts off): recorder and replayer stop at the same instruction. */
+#define IFSTEP_MAX 4096u
+
 struct vcpu;
 struct kvm_regs;
 

@@ -44,6 +44,8 @@ struct recorder {
 	bool deferred_kick[VM_MAX_VCPUS]; /* a kick came where replay could not find the point again */
 	bool raised;                 /* a line went up (or an MSI went out) during this exit */
 	bool ifstep[VM_MAX_VCPUS];   /* single-stepping until the guest can take that interrupt */
+	unsigned ifstep_left[VM_MAX_VCPUS];
+	bool noted_ifstep_cap;
 	uint64_t ifsteps;
 	/* SMP: one vCPU runs at a time (as rr runs threads), switched at the end of a time slice at
 	 * a point replay finds again. */
@@ -241,6 +243,7 @@ static void start_ifstep(struct recorder *r, struct vcpu *vcpu)
 	if (!raised || *on || vcpu_get_regs(vcpu, &regs) < 0 || (regs.rflags & RFLAGS_IF))
 		return;
 	*on = true;
+	r->ifstep_left[vcpu_index(vcpu)] = IFSTEP_MAX;
 	if (set_debug(r, vcpu) < 0)
 		*on = false;
 }
@@ -367,12 +370,20 @@ static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *
 	r->ifsteps++;
 	enum vmexit_action act = VMEXIT_RESUME;
 	struct kvm_regs regs;
-	if (vcpu_get_regs(vcpu, &regs) == 0 && (regs.rflags & RFLAGS_IF)) {
+	bool if_set = vcpu_get_regs(vcpu, &regs) == 0 && (regs.rflags & RFLAGS_IF);
+	if (if_set || --r->ifstep_left[me] == 0) {
 		r->ifstep[me] = false;
 		set_debug(r, vcpu);
 		/* Writing the registers back makes KVM look for pending interrupts at this entry; it
 		 * otherwise waits for some later event to notice the one raised under IF=0. */
-		vcpu_set_regs(vcpu, &regs);
+		if (if_set)
+			vcpu_set_regs(vcpu, &regs);
+		else if (!r->noted_ifstep_cap) {
+			r->noted_ifstep_cap = true;
+			recorder_note(r, "vCPU %u kept IF clear for %u instructions after an interrupt was raised (exit %llu): "
+				      "if it takes the interrupt later, replay may deliver it elsewhere", me, IFSTEP_MAX,
+				      (unsigned long long)r->exits[me]);
+		}
 		if (r->deferred_kick[me]) { /* the tick that waited: here is a point replay finds again */
 			r->deferred_kick[me] = false;
 			act = async_point(r, vcpu, ex);

@@ -218,6 +218,7 @@ static void start_ifstep(struct replayer *r, struct vcpu *vcpu)
 	if (!raised || r->ifstep || vcpu_get_regs(vcpu, &regs) < 0 || (regs.rflags & RFLAGS_IF))
 		return;
 	r->ifstep = true;
+	r->ifstep_left = IFSTEP_MAX;
 	replay_update_debug(r, vcpu);
 }
 
@@ -337,7 +338,8 @@ static enum vmexit_action ifstep_done(struct replayer *r, struct vcpu *vcpu, str
 {
 	r->ifstep = false;
 	replay_update_debug(r, vcpu);
-	vcpu_set_regs(vcpu, regs); /* KVM looks for the pending interrupt at this entry (recorder.c) */
+	if (regs->rflags & RFLAGS_IF)
+		vcpu_set_regs(vcpu, regs); /* KVM looks for the pending interrupt at this entry (recorder.c) */
 	approach_if_next(r, vcpu);
 	return VMEXIT_RESUME;
 }
@@ -359,7 +361,7 @@ static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *
 	bool debugger_bp = (theirs & KVM_GUESTDBG_USE_HW_BP) && (ex->addr & 0x7);
 	enum vmexit_action act = VMEXIT_RESUME;
 	struct kvm_regs regs;
-	if (ifstep && vcpu_get_regs(vcpu, &regs) == 0 && (regs.rflags & RFLAGS_IF))
+	if (ifstep && vcpu_get_regs(vcpu, &regs) == 0 && ((regs.rflags & RFLAGS_IF) || --r->ifstep_left == 0))
 		act = ifstep_done(r, vcpu, &regs);
 	else if (approach)
 		act = replay_approach_continue(r, vcpu, r->mode == AP_BREAK, VMEXIT_RESUME);

@@ -40,6 +40,7 @@ struct replayer {
 
 	bool raised;               /* a line went up (or an MSI) among the events just applied */
 	bool ifstep;               /* single-stepping until the guest can take that interrupt */
+	unsigned ifstep_left;      /* steps before giving up, as the recorder does (IFSTEP_MAX) */
 
 	/* Approaching an async point (approach.c). */
 	bool approaching;
