@@ -374,10 +374,8 @@ static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *
 	if (if_set || --r->ifstep_left[me] == 0) {
 		r->ifstep[me] = false;
 		set_debug(r, vcpu);
-		/* Writing the registers back makes KVM look for pending interrupts at this entry; it
-		 * otherwise waits for some later event to notice the one raised under IF=0. */
 		if (if_set)
-			vcpu_set_regs(vcpu, &regs);
+			vcpu_recheck_interrupts(vcpu);
 		else if (!r->noted_ifstep_cap) {
 			r->noted_ifstep_cap = true;
 			recorder_note(r, "vCPU %u kept IF clear for %u instructions after an interrupt was raised (exit %llu): "

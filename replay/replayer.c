@@ -339,7 +339,7 @@ static enum vmexit_action ifstep_done(struct replayer *r, struct vcpu *vcpu, str
 	r->ifstep = false;
 	replay_update_debug(r, vcpu);
 	if (regs->rflags & RFLAGS_IF)
-		vcpu_set_regs(vcpu, regs); /* KVM looks for the pending interrupt at this entry (recorder.c) */
+		vcpu_recheck_interrupts(vcpu); /* as the recorder does */
 	approach_if_next(r, vcpu);
 	return VMEXIT_RESUME;
 }

@@ -241,6 +241,13 @@ uint32_t vcpu_guest_debug_control(const struct vcpu *v)
 	return v->dbg_control;
 }
 
+int vcpu_recheck_interrupts(struct vcpu *v)
+{
+	struct kvm_vcpu_events ev;
+	int rc = vcpu_get_events(v, &ev);
+	return rc < 0 ? rc : vcpu_set_events(v, &ev);
+}
+
 int vcpu_replay_debug(struct vcpu *v, bool step, uint64_t bp)
 {
 	if (v->dbg_extra_step == step && v->dbg_extra_bp == bp)

@@ -59,6 +59,9 @@ uint32_t vcpu_guest_debug_control(const struct vcpu *vcpu);
  * address bp in DR3 (0 = none), on top of whatever the debugger set; (false, 0) gives the
  * debugger its setting alone back. From the vCPU's thread or while paused. */
 int vcpu_replay_debug(struct vcpu *vcpu, bool step, uint64_t bp);
+/* Makes KVM look for a pending interrupt at the next entry (writing the events back raises its
+ * KVM_REQ_EVENT): this KVM otherwise notices one raised under IF=0 only at some later event. */
+int vcpu_recheck_interrupts(struct vcpu *vcpu);
 /* Ends the vCPU's KVM_RUN after ns nanoseconds (a VMEXIT_KICK), even if the timer expires while
  * the vCPU is outside KVM_RUN: then the next KVM_RUN returns at once. From the vCPU's thread. */
 int vcpu_arm_slice(struct vcpu *vcpu, uint64_t ns);

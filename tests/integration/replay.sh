@@ -139,7 +139,7 @@ switches=$(sed -n 's/.*(\([0-9]*\) vCPU switches.*/\1/p' $TMP/smp.rec.err)
 ((switches >= 20)) || fail "only '$switches' vCPU switches recorded: $(cat $TMP/smp.rec.err)"
 for ((i = 1; i <= ${REPLAY_SMP_RUNS:-5}; i++)); do
 	replay smp $TMP/smp
-	[ "$status" = 1 ] || fail "SMP replay $i: status $status: $(tail -5 $TMP/smp.err)"
+	[ "$status" = 1 ] || fail "SMP replay $i: status $status: $(grep -v "^ \|^Code\|^=>" $TMP/smp.err | tail -4)"
 	[ "$(cat $TMP/smp.out)" = "$smpline" ] || fail "SMP replay $i printed '$(cat $TMP/smp.out)', recorded '$smpline'"
 	expect_grep "($switches vCPU switches," $TMP/smp.err
 done
