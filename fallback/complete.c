@@ -32,12 +32,28 @@ static const char *const op_names[FB_OP__COUNT] = {
 	[FB_OP_CLFLUSHOPT] = "clflushopt", [FB_OP_CLFLUSH] = "clflush",
 	[FB_OP_INVPCID] = "invpcid",   [FB_OP_RDPRU] = "rdpru",
 	[FB_OP_MOVBE] = "movbe",       [FB_OP_VMCALL] = "vmcall",
-	[FB_OP_VMMCALL] = "vmmcall",
+	[FB_OP_VMMCALL] = "vmmcall",   [FB_OP_HOST_EXEC] = "(host-executed)",
 };
 
 const char *fb_op_name(enum fb_op op)
 {
 	return (unsigned)op < FB_OP__COUNT ? op_names[op] : "?";
+}
+
+unsigned fb_stat_slot(enum fb_op op, unsigned capstone_id)
+{
+	return op == FB_OP_HOST_EXEC && capstone_id > X86_INS_INVALID && capstone_id < X86_INS_ENDING
+		       ? FB_OP__COUNT + capstone_id : (unsigned)op;
+}
+
+const char *fb_slot_name(unsigned slot)
+{
+	if (slot < FB_OP__COUNT)
+		return op_names[slot];
+	if (slot <= FB_OP__COUNT || slot >= FB_STAT_SLOTS)
+		return NULL;
+	csh *h = disas_detail_handle(VCPU_MODE_LONG64);
+	return h ? cs_insn_name(*h, slot - FB_OP__COUNT) : NULL;
 }
 
 /* General registers by capstone number (the 32- and 16-bit names read the low bits). RIP and
@@ -195,6 +211,7 @@ static enum fb_step step_of(struct fb_cpu *c, const struct fb_insn *in)
 	case FB_OP_VMCALL: case FB_OP_VMMCALL:
 		fb_hypercall_answer(&c->regs, fb_code64(c));
 		return FB_STEP_OK;
+	case FB_OP_HOST_EXEC: return fb_host_exec(c, in);
 	default: return FB_STEP_UNHANDLED;
 	}
 }

@@ -5,7 +5,10 @@
 
 #include <stddef.h>
 
+#include <capstone/capstone.h>
+
 #include "fallback/cpu_state.h"
+#include "fallback/simd_rewrite.h"
 #include "vmm/exit.h"
 
 /* What we complete; the counters and reports use these names (the mnemonics). */
@@ -31,10 +34,18 @@ enum fb_op {
 	FB_OP_MOVBE,  /* the register form, #UD */
 	FB_OP_VMCALL, /* hypercalls (an exit, or the watchdog finding the live-lock) */
 	FB_OP_VMMCALL,
+	/* SSE..AVX-512, AES, PCLMUL, SHA, F16C, FMA, and popcnt, lzcnt, tzcnt, crc32, BMI1/2, ADX:
+	 * run on the host CPU (host_exec.c); counted by capstone's mnemonic, not under this name. */
+	FB_OP_HOST_EXEC,
 	FB_OP__COUNT
 };
 
 const char *fb_op_name(enum fb_op op);
+
+/* Counter slots: one per fb_op, then one per capstone instruction id for FB_OP_HOST_EXEC. */
+#define FB_STAT_SLOTS (FB_OP__COUNT + X86_INS_ENDING)
+unsigned fb_stat_slot(enum fb_op op, unsigned capstone_id);
+const char *fb_slot_name(unsigned slot); /* NULL for a slot that names nothing */
 
 /* A memory operand: capstone's x86_reg numbers (0 = none). */
 struct fb_mem {
@@ -53,6 +64,15 @@ struct fb_insn {
 	bool has_mem;
 	struct fb_mem mem;
 	int reg;            /* invpcid: the type register (capstone x86_reg) */
+	/* FB_OP_HOST_EXEC: what host_exec.c needs. */
+	unsigned capstone_id;
+	uint8_t bytes[FB_SIMD_MAX_INSN];
+	uint8_t mem_size;   /* bytes of the memory operand */
+	bool mem_written;   /* the instruction may store to it (write access is checked first) */
+	bool simd;          /* touches vector state (else only general registers and flags) */
+	bool avx512;        /* needs the opmask and ZMM components enabled in XCR0 */
+	uint8_t mem_align;  /* the operand must be aligned to this (#GP(0) otherwise); 0: any */
+	bool sse_align16;   /* ... to 16 bytes, when legacy-encoded (not VEX/EVEX) */
 };
 
 /* Decodes bytes[0..len) in mode. Returns 0, or -ENOENT when the instruction is not one we
@@ -82,6 +102,11 @@ enum fb_step fb_xsetbv(struct fb_cpu *c);
 enum fb_xsave_form { FB_XSAVE_STANDARD, FB_XSAVE_COMPACTED };
 enum fb_step fb_xsave(struct fb_cpu *c, uint64_t la, enum fb_xsave_form form, bool rex_w);
 enum fb_step fb_xrstor(struct fb_cpu *c, uint64_t la, bool rex_w);
+/* FB_OP_HOST_EXEC (host_exec.c). */
+enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in);
+/* Whether capstone's decoding of an instruction is one fb_host_exec runs, filling in's
+ * FB_OP_HOST_EXEC fields (decode_host.c). */
+bool fb_decode_host_exec(const cs_insn *insn, enum vcpu_mode mode, struct fb_insn *in);
 /* The XSAVE layout of the host CPU (CPUID leaf 0xD), which is what guests see. */
 void fb_xlayout_host(struct fb_xlayout *l);
 

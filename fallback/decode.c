@@ -101,6 +101,8 @@ int fb_decode(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_i
 		}
 		if (out->op == FB_OP_INT3 || out->op == FB_OP_INT1)
 			out->vector = out->op == FB_OP_INT3 ? FB_BP : FB_DB;
+	} else if (fb_decode_host_exec(insn, mode, out)) {
+		rc = 0;
 	}
 	cs_free(insn, n);
 	return rc;

@@ -32,12 +32,18 @@ expect_pass fb_hypercall
 run_dhyve $out $err -c 2 -l com1,stdio -o kernel=$GUESTS/smp_cx16.elf vm0
 expect_pass smp_cx16
 
-# Nothing completes popcnt at CPL0: an oops-like report and status 4, not a hang.
+# The instructions whose CPUID bits this KVM forces on guests, completed on the host CPU.
+run_dhyve $out $err -l com1,stdio -o kernel=$GUESTS/fb_bitops.elf vm0
+expect_pass fb_bitops
+run_dhyve $out $err -l com1,stdio -o kernel=$GUESTS/fb_simd.elf vm0
+expect_pass fb_simd
+
+# Nothing completes a gather at CPL0: an oops-like report and status 4, not a hang.
 run_dhyve $out $err -l com1,stdio -o kernel=$GUESTS/fb_noemul.elf vm0
 expect_status 4 "fb_noemul"
 expect_grep "KVM could not emulate" $err
 expect_grep "Code:" $err
-expect_grep "popcnt" $err
+expect_grep "vpgatherdd" $err
 expect_grep "RIP:" $err
 pass "fb_noemul: an instruction nothing completes stops the VM with a report (status 4)"
 
