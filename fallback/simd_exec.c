@@ -35,7 +35,7 @@ static __thread volatile sig_atomic_t guard_active;
 
 static const int guarded[] = { SIGILL, SIGFPE, SIGSEGV, SIGBUS };
 static struct sigaction previous[4];
-static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Outside our stub, a signal is someone else's: the handler that was there before gets it (or,
  * if that was the default, the default comes back and the faulting instruction runs again). */
@@ -58,15 +58,23 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	}
 }
 
-static void install_guard(void)
+/* Checked before every run (one cheap syscall per signal): a handler installed after ours
+ * (a test framework's, a sanitizer's) is kept as the one to pass other signals to. */
+static void ensure_guard(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_signal;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < 4; i++) {
+		struct sigaction cur;
+		if (sigaction(guarded[i], NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal)
+			continue;
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_signal;
+		sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+		sigemptyset(&sa.sa_mask);
+		pthread_mutex_lock(&guard_lock);
 		sigaction(guarded[i], &sa, &previous[i]);
+		pthread_mutex_unlock(&guard_lock);
+	}
 }
 
 uint64_t fb_simd_host_xcr0(void)
@@ -181,7 +189,7 @@ int fb_simd_exec(struct fb_simd_job *job)
 			return -ENOMEM;
 		page = p;
 	}
-	pthread_once(&guard_once, install_guard);
+	ensure_guard();
 	struct fb_simd_form f = *job->form;
 	memset(page, 0, SLOT_CODE);
 	memcpy(page + SLOT_GPR, job->gpr, sizeof(job->gpr));

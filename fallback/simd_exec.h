@@ -24,7 +24,9 @@ struct fb_simd_job {
 /* The XCR0 of this process (what the host's XSAVE covers). */
 uint64_t fb_simd_host_xcr0(void);
 
-/* Runs job->form. Returns 0 (job->signal says whether the CPU refused it: SIGILL, SIGFPE,
+/* Runs job->form. Each call makes sure that our handlers for SIGILL, SIGFPE, SIGSEGV and SIGBUS
+ * are the ones installed; they pass every signal not raised by the guest's instruction to the
+ * handler that was there before. Returns 0 (job->signal says whether the CPU refused it: SIGILL, SIGFPE,
  * SIGSEGV or SIGBUS, caught and turned back into a return; nothing of the guest's state is then
  * saved back), or -ENOMEM when no executable page can be had, -ENOTSUP when the host lacks XSAVE. */
 int fb_simd_exec(struct fb_simd_job *job);
