@@ -83,9 +83,10 @@ bool fb_decode_host_exec(const cs_insn *insn, enum vcpu_mode mode, struct fb_ins
 		in->mem = (struct fb_mem){ .segment = o->mem.segment, .base = o->mem.base, .index = o->mem.index,
 					   .scale = o->mem.scale, .disp = o->mem.disp };
 		in->mem_size = o->size;
-		/* Capstone 4 leaves access 0 for many vector operands: then the instruction is taken
-		 * to store, which only adds the check that the page is writable. */
-		in->mem_written = o->access == 0 || (o->access & CS_AC_WRITE);
+		/* Capstone 4 marks many vector stores (vextracti128, vpmovdb, vcompressps to memory) as
+		 * reads: a memory operand that comes first is the destination. This only decides the
+		 * early write check; what the instruction changed is written back either way. */
+		in->mem_written = (o->access & CS_AC_WRITE) || i == 0;
 	}
 	in->op = FB_OP_HOST_EXEC;
 	in->capstone_id = insn->id;
