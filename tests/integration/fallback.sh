@@ -33,8 +33,13 @@ run_dhyve $out $err -c 2 -l com1,stdio -o kernel=$GUESTS/smp_cx16.elf vm0
 expect_pass smp_cx16
 
 # The instructions whose CPUID bits this KVM forces on guests, completed on the host CPU.
-run_dhyve $out $err -l com1,stdio -o kernel=$GUESTS/fb_bitops.elf vm0
+run_dhyve $out $err -l com1,stdio -o trace.file=$TMP/bitops.trace -o kernel=$GUESTS/fb_bitops.elf vm0
 expect_pass fb_bitops
+# ... and counted per mnemonic in the trace report: fb_bitops runs crc32 exactly 6 times.
+"$BUILD/cli/dhyve-report" $TMP/bitops.trace >$TMP/report || fail "dhyve-report failed on the fb_bitops trace"
+grep -Eq "^ +6 +[0-9.]+ +[0-9.]+  crc32$" $TMP/report || fail "no '6 crc32' row in the report: $(cat $TMP/report)"
+grep -Eq "^ +4 +[0-9.]+ +[0-9.]+  popcnt$" $TMP/report || fail "no '4 popcnt' row in the report: $(cat $TMP/report)"
+pass "fb_bitops: the trace report counts the completions per mnemonic (6 crc32, 4 popcnt)"
 run_dhyve $out $err -l com1,stdio -o kernel=$GUESTS/fb_simd.elf vm0
 expect_pass fb_simd
 
