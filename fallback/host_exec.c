@@ -132,15 +132,6 @@ enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in)
 		memcpy(k + MXCSR_OFF, &run, 4);
 		job.xsave = kx.region;
 		job.rfbm = xcr0 | 3; /* legacy SSE needs XMM and MXCSR whatever XCR0 says */
-	} else {
-		job.xsave = NULL;
-		job.rfbm = 0;
-	}
-	if (!in->simd) {
-		/* No vector state: the stub's xrstor/xsave of the guest area are skipped by rfbm 0,
-		 * but they still need a valid area. */
-		memset(&kx, 0, sizeof(kx));
-		job.xsave = kx.region;
 	}
 	if (fb_simd_exec(&job) < 0)
 		return FB_STEP_UNHANDLED;

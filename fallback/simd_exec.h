@@ -15,7 +15,8 @@ struct fb_simd_job {
 	uint64_t gpr[16];  /* rax, rcx, rdx, rbx, rsp (not used), rbp, rsi, rdi, r8-r15 */
 	uint64_t rflags;   /* in and out; only CF, PF, AF, ZF, SF and OF reach the host */
 	void *xsave;       /* 64-byte aligned XSAVE image in the standard form (KVM's), in and out */
-	uint64_t rfbm;     /* the components loaded from and saved to it */
+	uint64_t rfbm;     /* the components loaded from and saved to it; 0: the instruction uses
+			    * general registers only, and no vector state is switched (xsave unused) */
 	uint8_t mem[FB_SIMD_MEM_MAX]; /* the memory operand's bytes, in and out */
 	const struct fb_simd_form *form;
 	int signal;        /* out: the signal the host instruction raised (0: none) */
