@@ -40,17 +40,24 @@ const char *fb_op_name(enum fb_op op)
 	return (unsigned)op < FB_OP__COUNT ? op_names[op] : "?";
 }
 
-unsigned fb_stat_slot(enum fb_op op, unsigned capstone_id)
+unsigned fb_stat_slot(enum fb_op op, unsigned capstone_id, unsigned raw_id)
 {
-	return op == FB_OP_HOST_EXEC && capstone_id > X86_INS_INVALID && capstone_id < X86_INS_ENDING
-		       ? FB_OP__COUNT + capstone_id : (unsigned)op;
+	if (op != FB_OP_HOST_EXEC)
+		return (unsigned)op;
+	if (capstone_id > X86_INS_INVALID && capstone_id < X86_INS_ENDING)
+		return FB_OP__COUNT + capstone_id;
+	if (raw_id > 0 && raw_id <= fb_raw_op_count() && raw_id < FB_RAW_SLOTS)
+		return FB_OP__COUNT + X86_INS_ENDING + raw_id;
+	return (unsigned)op;
 }
 
 const char *fb_slot_name(unsigned slot)
 {
 	if (slot < FB_OP__COUNT)
 		return op_names[slot];
-	if (slot <= FB_OP__COUNT || slot >= FB_STAT_SLOTS)
+	if (slot >= FB_OP__COUNT + X86_INS_ENDING)
+		return slot < FB_STAT_SLOTS ? fb_raw_op_name(slot - FB_OP__COUNT - X86_INS_ENDING - 1) : NULL;
+	if (slot == FB_OP__COUNT)
 		return NULL;
 	csh *h = disas_detail_handle(VCPU_MODE_LONG64);
 	return h ? cs_insn_name(*h, slot - FB_OP__COUNT) : NULL;

@@ -42,9 +42,11 @@ enum fb_op {
 
 const char *fb_op_name(enum fb_op op);
 
-/* Counter slots: one per fb_op, then one per capstone instruction id for FB_OP_HOST_EXEC. */
-#define FB_STAT_SLOTS (FB_OP__COUNT + X86_INS_ENDING)
-unsigned fb_stat_slot(enum fb_op op, unsigned capstone_id);
+/* Counter slots: one per fb_op, then one per capstone instruction id for FB_OP_HOST_EXEC, then
+ * one per instruction of decode_raw_simd.c's table (those capstone 4 does not know). */
+#define FB_RAW_SLOTS 128
+#define FB_STAT_SLOTS (FB_OP__COUNT + X86_INS_ENDING + FB_RAW_SLOTS)
+unsigned fb_stat_slot(enum fb_op op, unsigned capstone_id, unsigned raw_id);
 const char *fb_slot_name(unsigned slot); /* NULL for a slot that names nothing */
 
 /* A memory operand: capstone's x86_reg numbers (0 = none). */
@@ -66,6 +68,7 @@ struct fb_insn {
 	int reg;            /* invpcid: the type register (capstone x86_reg) */
 	/* FB_OP_HOST_EXEC: what host_exec.c needs. */
 	unsigned capstone_id;
+	unsigned raw_id;    /* decoded without capstone: 1 + index of its name, 0: none */
 	uint8_t bytes[FB_SIMD_MAX_INSN];
 	uint8_t mem_size;   /* bytes of the memory operand */
 	bool mem_written;   /* the instruction may store to it (write access is checked first) */
@@ -107,6 +110,11 @@ enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in);
 /* Whether capstone's decoding of an instruction is one fb_host_exec runs, filling in's
  * FB_OP_HOST_EXEC fields (decode_host.c). */
 bool fb_decode_host_exec(const cs_insn *insn, enum vcpu_mode mode, struct fb_insn *in);
+/* The same for the VEX/EVEX/GFNI instructions capstone 4 cannot decode (decode_raw_simd.c):
+ * register forms of opcode maps 1-3 and the memory forms its table knows. */
+bool fb_decode_host_raw(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_insn *in);
+unsigned fb_raw_op_count(void);
+const char *fb_raw_op_name(unsigned i);
 /* The XSAVE layout of the host CPU (CPUID leaf 0xD), which is what guests see. */
 void fb_xlayout_host(struct fb_xlayout *l);
 

@@ -77,7 +77,8 @@ int fb_decode(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_i
 	if (n != 1) {
 		if (n)
 			cs_free(insn, n);
-		return -EINVAL;
+		/* Capstone 4 lacks much of AVX-512 and GFNI/VAES/VPCLMULQDQ: our own decoding of those. */
+		return fb_decode_host_raw(mode, bytes, len, out) ? 0 : -EINVAL;
 	}
 	int rc = -ENOENT;
 	const cs_x86 *x = &insn->detail->x86;

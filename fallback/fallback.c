@@ -109,7 +109,7 @@ static enum vmexit_action on_emulation_fail(struct vcpu *v, struct vm_exit *ex, 
 		return pass_on(fb, v, ex);
 	}
 	enum fb_outcome o = fb_complete(&c, &in);
-	unsigned slot = fb_stat_slot(in.op, in.capstone_id);
+	unsigned slot = fb_stat_slot(in.op, in.capstone_id, in.raw_id);
 	uint64_t ns = now_ns() - ex->time_ns;
 	if ((o == FB_COMPLETED || o == FB_RAISED) && write_back(v, &c) < 0)
 		o = FB_HOST_ERROR;

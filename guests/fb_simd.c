@@ -1,7 +1,7 @@
 /* fb_simd.elf: SSE2..SSE4.2, AES, PCLMUL, AVX, AVX2, FMA, F16C and AVX-512 instructions at CPL0,
  * which this KVM offers in CPUID but fails to emulate (all VEX/EVEX and most SSE arithmetic):
  * dhyve's fallback runs each on the host CPU with the guest's vector state
- * (fallback/simd_exec.c). Vector registers are loaded and read with xrstor/xsave (which the
+ * (fallback/simd_exec.c; what capstone 4 cannot decode, fallback/decode_raw_simd.c). Vector registers are loaded and read with xrstor/xsave (which the
  * fallback completes too), so that each test runs exactly one instruction under test. */
 #include "fb_probe.h"
 
@@ -434,6 +434,99 @@ static void t_vmovdqu32_store(void)
 	__asm__ volatile("vmovdqu32 %%zmm3, %0%{%%k3%}" : "=m"(*(uint8_t(*)[64])memv) : : "memory");
 	fb_check("vmovdqu32 zmm3 -> m512{k3}: only lanes 0-2 and 8 written", same(memv, want, 64));
 }
+/* ---- what capstone 4 cannot decode (fallback/decode_raw_simd.c) ------------------------- */
+static uint8_t mem2[128] __attribute__((aligned(64)));
+
+static void t_vpternlogd(void)
+{
+	uint32_t want[16];
+	for (unsigned i = 0; i < 16; i++)
+		want[i] = i1234[i] ^ i10s[i] ^ isum[i];
+	vset(2, i1234, 64);
+	vset(1, i10s, 64);
+	copy(mem2 + 64, isum, 64);
+	/* 64(%rax) is encoded as disp8 1, scaled by the operand's 64 bytes */
+	__asm__ volatile("vpternlogd $0x96, 64(%0), %%zmm1, %%zmm2" : : "a"(mem2) : "memory");
+	vcheck("vpternlogd $0x96 zmm, m512 at a compressed disp8 (3-way xor)", 2, want, 64);
+}
+static void t_vpshufb_zmm(void)
+{
+	uint8_t a[64], m[64], want[64];
+	for (unsigned i = 0; i < 64; i++) {
+		a[i] = (uint8_t)(0x10 + i);
+		m[i] = (uint8_t)(15 - (i & 15));
+		want[i] = (uint8_t)(0x10 + (i & ~15u) + 15 - (i & 15)); /* a[] of the mirrored byte */
+	}
+	vset(0, a, 64);
+	vset(1, m, 64);
+	__asm__ volatile("vpshufb %%zmm1, %%zmm0, %%zmm3" ::: "memory");
+	vcheck("vpshufb zmm (AVX-512BW): bytes reversed in each lane", 3, want, 64);
+}
+static void t_vpcmpeqb_k(void)
+{
+	uint8_t a[64], b[64];
+	for (unsigned i = 0; i < 64; i++)
+		a[i] = b[i] = (uint8_t)i;
+	b[5] = 0xff;
+	b[63] = 0;
+	vset(0, a, 64);
+	vset(1, b, 64);
+	__asm__ volatile("vpcmpeqb %%zmm1, %%zmm0, %%k1" ::: "memory");
+	fb_check("vpcmpeqb zmm -> k1 (AVX-512BW)", kget(1) == ~((1ull << 5) | (1ull << 63)));
+}
+static void t_vaesenc_zmm(void)
+{
+	uint8_t key[64], want[64], zero[64] = { 0 };
+	for (unsigned i = 0; i < 64; i++)
+		key[i] = 1, want[i] = 0x62;
+	vset(0, zero, 64);
+	vset(1, key, 64);
+	__asm__ volatile("vaesenc %%zmm1, %%zmm0, %%zmm0" ::: "memory");
+	vcheck("vaesenc zmm (VAES): four lanes", 0, want, 64);
+}
+static void t_vpclmulqdq_ymm(void)
+{
+	static const uint64_t a[4] = { 0x87, 0, 0x87, 0 }, b[4] = { 3, 0, 5, 0 }, want[4] = { 0x189, 0, 0x87 ^ (0x87 << 2), 0 };
+	vset(0, a, 32);
+	vset(1, b, 32);
+	__asm__ volatile("vpclmulqdq $0, %%ymm1, %%ymm0, %%ymm2" ::: "memory");
+	vcheck("vpclmulqdq ymm (VPCLMULQDQ, VEX): two lanes", 2, want, 32);
+}
+static void t_gf2p8affineqb(void)
+{
+	static const uint64_t ident[2] = { 0x0102040810204080ull, 0x0102040810204080ull };
+	uint8_t x[16], want[16];
+	for (unsigned i = 0; i < 16; i++)
+		x[i] = (uint8_t)(i * 17), want[i] = (uint8_t)(i * 17) ^ 0x55;
+	vset(0, x, 16);
+	copy(mem2, ident, 16);
+	__asm__ volatile("gf2p8affineqb $0x55, (%0), %%xmm0" : : "r"(mem2) : "memory");
+	vcheck("gf2p8affineqb m128, identity matrix, ^ 0x55 (GFNI, legacy SSE)", 0, want, 16);
+}
+static void t_vpdpbusd(void)
+{
+	uint8_t ones[64], twos[64];
+	uint32_t want[16];
+	for (unsigned i = 0; i < 64; i++)
+		ones[i] = 1, twos[i] = 2;
+	for (unsigned i = 0; i < 16; i++)
+		want[i] = isum[i] + 8;
+	vset(0, isum, 64);
+	vset(1, ones, 64);
+	vset(2, twos, 64);
+	__asm__ volatile("vpdpbusd %%zmm2, %%zmm1, %%zmm0" ::: "memory");
+	vcheck("vpdpbusd zmm (AVX512_VNNI): += 4 x 1 x 2", 0, want, 64);
+}
+static void t_vpbroadcastb_zmm(void)
+{
+	uint8_t want[64];
+	for (unsigned i = 0; i < 64; i++)
+		want[i] = 0xa7;
+	mem2[3] = 0xa7;
+	__asm__ volatile("vpbroadcastb 3(%0), %%zmm5" : : "r"(mem2) : "memory");
+	vcheck("vpbroadcastb m8 -> zmm5 (AVX-512BW)", 5, want, 64);
+}
+
 static void t_fld(void)
 {
 	static const uint64_t one = 0x3ff0000000000000ull;
@@ -452,6 +545,9 @@ static const struct fb_probe_test tests[] = {
 	{ "vpaddd ymm", t_vpaddd, 0 },   { "vpermd", t_vpermd, 0 },       { "vfmadd231ps", t_vfmadd, 0 },
 	{ "vcvtph2ps", t_vcvtph2ps, 0 }, { "vpaddd zmm", t_vpaddd_zmm, 0 }, { "kmovw", t_kmovw, 0 },
 	{ "vpaddd zmm masked", t_vpaddd_masked, 0 }, { "vmovdqu32 m512 masked", t_vmovdqu32_store, 0 },
+	{ "vpternlogd", t_vpternlogd, 0 }, { "vpshufb zmm", t_vpshufb_zmm, 0 }, { "vpcmpeqb k", t_vpcmpeqb_k, 0 },
+	{ "vaesenc zmm", t_vaesenc_zmm, 0 }, { "vpclmulqdq ymm", t_vpclmulqdq_ymm, 0 },
+	{ "gf2p8affineqb", t_gf2p8affineqb, 0 }, { "vpdpbusd", t_vpdpbusd, 0 }, { "vpbroadcastb zmm", t_vpbroadcastb_zmm, 0 },
 	{ "vpgatherdd", t_vpgatherdd, 1 }, { "fld", t_fld, 1 },
 };
 
