@@ -358,8 +358,11 @@ static int compute_emulated(const struct trace_data *d, bool by_time, struct tra
 			const struct trace_insn *ti = trace_data_find_insn(d, r->rip, r->mode);
 			if (ti && ti->len) {
 				struct disas_insn in;
-				disas_one((enum vcpu_mode)r->mode, r->rip, ti->bytes, ti->len, &in);
-				snprintf(name, sizeof(name), "%s", in.mnemonic);
+				/* Capstone 4 cannot decode some AVX-512/GFNI/VAES forms the fallback runs. */
+				if (disas_one((enum vcpu_mode)r->mode, r->rip, ti->bytes, ti->len, &in) < 0)
+					snprintf(name, sizeof(name), "(not known to capstone)");
+				else
+					snprintf(name, sizeof(name), "%s", in.mnemonic);
 			}
 			size_t j = 0;
 			while (j < s->nemulated && strcmp(s->emulated[j].mnemonic, name) != 0)
