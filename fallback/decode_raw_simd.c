@@ -174,8 +174,10 @@ bool fb_decode_host_raw(enum vcpu_mode mode, const uint8_t *b, size_t len, struc
 	if (map < 1 || map > 3 || i + 1 >= len)
 		return false;
 	uint8_t opcode = b[i++];
-	/* Refused whatever the form: the MXCSR group and the VSIB (gather, scatter) opcodes. */
-	if ((map == 1 && (opcode == 0xae || opcode == 0x77)) ||
+	/* Refused whatever the form: the MXCSR group, vzeroupper/vzeroall (no ModRM; capstone knows
+	 * them), vmaskmovdqu (its register form stores to [rdi], which on the host would be a host
+	 * address), and the VSIB (gather, scatter) opcodes. */
+	if ((map == 1 && (opcode == 0xae || opcode == 0x77 || opcode == 0xf7)) ||
 	    (map == 2 && ((opcode >= 0x90 && opcode <= 0x93) || (opcode >= 0xa0 && opcode <= 0xa3) || opcode == 0xc6 || opcode == 0xc7)))
 		return false;
 	uint8_t modrm = b[i++];

@@ -83,6 +83,11 @@ static void ensure_guard(void)
 	}
 }
 
+void fb_simd_exec_recheck_guard(void)
+{
+	guard_age = 0;
+}
+
 uint64_t fb_simd_host_xcr0(void)
 {
 	unsigned a, b, c, d;
