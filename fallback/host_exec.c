@@ -94,11 +94,14 @@ enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in)
 	struct fb_simd_form form;
 	if (!fb_code64(c) || fb_simd_rewrite(in->bytes, in->len, &form) < 0 || form.has_mem != in->has_mem)
 		return FB_STEP_UNHANDLED;
-	uint64_t xcr0 = 0;
+	/* Legacy SSE touches x87/MMX, XMM and MXCSR only, whatever XCR0 says: it needs no XCR0 (one
+	 * vCPU ioctl less), and loads and saves just those components (the upper halves of the YMM
+	 * registers, which it keeps, stay in KVM's image untouched). */
+	uint64_t xcr0 = 3;
 	if (in->simd) {
 		if (!c->xs || !c->xl)
 			return FB_STEP_UNHANDLED;
-		if (c->xs->get_xcr0(c->xs_ctx, &xcr0) < 0)
+		if (form.enc != FB_SIMD_LEGACY && c->xs->get_xcr0(c->xs_ctx, &xcr0) < 0)
 			return FB_STEP_ERROR;
 	}
 	enum fb_step st = state_checks(c, in, form.enc, xcr0);
