@@ -24,6 +24,7 @@
 #define CR4_OSFXSR (1ull << 9)
 #define CR4_OSXMMEXCPT (1ull << 10)
 #define FB_XM 19
+#define SIMD_COMPONENTS 0xe7ull
 
 /* kvm_regs in the hardware's register order, as the stub loads them. */
 static void regs_to_gpr(const struct kvm_regs *r, uint64_t g[16])
@@ -134,7 +135,10 @@ enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in)
 		uint32_t run = (mxcsr | MXCSR_MASKS) & ~MXCSR_FLAGS;
 		memcpy(k + MXCSR_OFF, &run, 4);
 		job.xsave = kx.region;
-		job.rfbm = xcr0 | 3; /* legacy SSE needs XMM and MXCSR whatever XCR0 says */
+		/* Only what an instruction can touch: x87/MMX, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM.
+		 * Never PKRU (the guest's would govern the host's own accesses inside the stub) nor
+		 * anything beyond KVM's 4 KiB image. */
+		job.rfbm = (xcr0 | 3) & SIMD_COMPONENTS;
 	}
 	if (fb_simd_exec(&job) < 0)
 		return FB_STEP_UNHANDLED;
