@@ -99,6 +99,20 @@ uint64_t fb_simd_host_xcr0(void)
 	return lo | (uint64_t)hi << 32;
 }
 
+/* A thread's page goes when the thread does (vCPU threads end with their VM). */
+static pthread_key_t page_key;
+static pthread_once_t page_key_once = PTHREAD_ONCE_INIT;
+
+static void unmap_page(void *p)
+{
+	munmap(p, PAGE);
+}
+
+static void make_page_key(void)
+{
+	pthread_key_create(&page_key, unmap_page);
+}
+
 /* ---- the stub ------------------------------------------------------------------------------ */
 
 struct emitter {
@@ -205,6 +219,8 @@ int fb_simd_exec(struct fb_simd_job *job)
 		if (p == MAP_FAILED)
 			return -ENOMEM;
 		page = p;
+		pthread_once(&page_key_once, make_page_key);
+		pthread_setspecific(page_key, p);
 	}
 	ensure_guard();
 	struct fb_simd_form f = *job->form;
