@@ -120,7 +120,7 @@ enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in)
 
 	uint32_t mxcsr = 0;
 	if (in->simd) {
-		if (xcr0 & ~fb_simd_host_xcr0())
+		if (xcr0 & SIMD_COMPONENTS & ~fb_simd_host_xcr0())
 			return FB_STEP_UNHANDLED;
 		if (c->xs->get_xsave(c->xs_ctx, &kx) < 0)
 			return FB_STEP_ERROR;
@@ -128,8 +128,8 @@ enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in)
 		uint8_t *k = (uint8_t *)kx.region;
 		memset(k + XSTATE_BV + 8, 0, 56); /* the standard form: XCOMP_BV and the rest are 0 */
 		memcpy(&mxcsr, k + MXCSR_OFF, 4);
-		if (mxcsr & ~c->xl->mxcsr_mask & 0xffff0000u)
-			return FB_STEP_UNHANDLED;
+		if (mxcsr & ~c->xl->mxcsr_mask)
+			return FB_STEP_UNHANDLED; /* xrstor would fault; KVM never holds such a value */
 		/* Run with every exception masked and no flags, to see which ones this instruction
 		 * raises: one the guest left unmasked is its #XM (or #UD without OSXMMEXCPT). */
 		uint32_t run = (mxcsr | MXCSR_MASKS) & ~MXCSR_FLAGS;
