@@ -13,7 +13,8 @@ struct fb_probe_test {
 	bool probe_only; /* measured with "probe", skipped in a plain run (nothing completes it) */
 };
 
-/* Runs tests[from..n) and fb_finish()es. */
+/* Runs tests[from..n) and fb_finish()es; with "hold" on the command line it prints
+ * "<name>: holding" instead and stays up (for dhyvectl). */
 __attribute__((noreturn)) void fb_probe_run(const struct fb_probe_test *tests, unsigned n);
 
 /* Arithmetic flags (CF PF AF ZF SF OF). */

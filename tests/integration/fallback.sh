@@ -42,6 +42,16 @@ grep -Eq "^ +4 +[0-9.]+ +[0-9.]+  popcnt$" $TMP/report || fail "no '4 popcnt' ro
 pass "fb_bitops: the trace report counts the completions per mnemonic (6 crc32, 4 popcnt)"
 run_dhyve $out $err -l com1,stdio -o kernel=$GUESTS/fb_simd.elf vm0
 expect_pass fb_simd
+# ... and counted per mnemonic in dhyvectl --get-stats of the running VM.
+timeout 60 "$DHYVE" -l com1,stdio -o kernel=$GUESTS/fb_simd.elf -o cmdline=hold simdvm </dev/null >$TMP/hold.out 2>$TMP/hold.err &
+PIDS+=($!)
+wait_for_text $TMP/hold.out "fb_simd: holding"
+"$DHYVECTL" --vm=simdvm --get-stats >$out 2>$err || fail "--get-stats failed: $(cat $err)"
+for insn in pshufb aesenc vfmadd231ps vpaddd vpternlogd vaesenc; do
+	grep -Eq "^ +0 +$insn +[1-9]" $out || fail "no completed $insn in --get-stats: $(cat $out)"
+done
+"$DHYVECTL" --vm=simdvm --destroy >/dev/null 2>&1
+pass "fb_simd: dhyvectl --get-stats counts the host-executed instructions per mnemonic"
 
 # Nothing completes a gather at CPL0: an oops-like report and status 4, not a hang.
 run_dhyve $out $err -l com1,stdio -o kernel=$GUESTS/fb_noemul.elf vm0
