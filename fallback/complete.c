@@ -33,6 +33,8 @@ static const char *const op_names[FB_OP__COUNT] = {
 	[FB_OP_INVPCID] = "invpcid",   [FB_OP_RDPRU] = "rdpru",
 	[FB_OP_MOVBE] = "movbe",       [FB_OP_VMCALL] = "vmcall",
 	[FB_OP_VMMCALL] = "vmmcall",   [FB_OP_HOST_EXEC] = "(host-executed)",
+	[FB_OP_LDMXCSR] = "ldmxcsr",   [FB_OP_STMXCSR] = "stmxcsr",
+	[FB_OP_FWAIT] = "fwait",       [FB_OP_RDTSCP] = "rdtscp",
 };
 
 const char *fb_op_name(enum fb_op op)
@@ -219,6 +221,15 @@ static enum fb_step step_of(struct fb_cpu *c, const struct fb_insn *in)
 		fb_hypercall_answer(&c->regs, fb_code64(c));
 		return FB_STEP_OK;
 	case FB_OP_HOST_EXEC: return fb_host_exec(c, in);
+	case FB_OP_LDMXCSR: case FB_OP_STMXCSR: {
+		uint64_t la;
+		enum fb_step st = fb_linear_address(c, in, &la);
+		if (st != FB_STEP_OK)
+			return st;
+		return in->op == FB_OP_LDMXCSR ? fb_ldmxcsr(c, la, in->vex) : fb_stmxcsr(c, la, in->vex);
+	}
+	case FB_OP_FWAIT: return fb_fwait(c);
+	case FB_OP_RDTSCP: return fb_rdtscp(c);
 	default: return FB_STEP_UNHANDLED;
 	}
 }

@@ -34,6 +34,10 @@ enum fb_op {
 	FB_OP_MOVBE,  /* the register form, #UD */
 	FB_OP_VMCALL, /* hypercalls (an exit, or the watchdog finding the live-lock) */
 	FB_OP_VMMCALL,
+	FB_OP_LDMXCSR,   /* and vldmxcsr */
+	FB_OP_STMXCSR,   /* and vstmxcsr */
+	FB_OP_FWAIT,
+	FB_OP_RDTSCP,
 	/* SSE..AVX-512, AES, PCLMUL, SHA, F16C, FMA, and popcnt, lzcnt, tzcnt, crc32, BMI1/2, ADX:
 	 * run on the host CPU (host_exec.c); counted by capstone's mnemonic, not under this name. */
 	FB_OP_HOST_EXEC,
@@ -61,6 +65,7 @@ struct fb_insn {
 	uint8_t len;
 	bool rex_w;         /* the 64-bit forms (xsave64, cmpxchg16b) */
 	bool opsize16;      /* a 0x66 prefix on iret: the 16-bit form */
+	bool vex;           /* vldmxcsr/vstmxcsr */
 	uint8_t addr_size;  /* 2, 4 or 8 */
 	uint8_t vector;     /* int n */
 	bool has_mem;
@@ -105,6 +110,12 @@ enum fb_step fb_xsetbv(struct fb_cpu *c);
 enum fb_xsave_form { FB_XSAVE_STANDARD, FB_XSAVE_COMPACTED };
 enum fb_step fb_xsave(struct fb_cpu *c, uint64_t la, enum fb_xsave_form form, bool rex_w);
 enum fb_step fb_xrstor(struct fb_cpu *c, uint64_t la, bool rex_w);
+/* ldmxcsr/stmxcsr (vex: their VEX forms) and fwait on KVM's XSAVE image, rdtscp from the
+ * vCPU's TSC and TSC_AUX (mxcsr.c, rdtscp.c). */
+enum fb_step fb_ldmxcsr(struct fb_cpu *c, uint64_t la, bool vex);
+enum fb_step fb_stmxcsr(struct fb_cpu *c, uint64_t la, bool vex);
+enum fb_step fb_fwait(struct fb_cpu *c);
+enum fb_step fb_rdtscp(struct fb_cpu *c);
 /* FB_OP_HOST_EXEC (host_exec.c). */
 enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in);
 /* Whether capstone's decoding of an instruction is one fb_host_exec runs, filling in's

@@ -13,6 +13,8 @@ static const uint8_t vector_groups[] = {
 };
 static const uint8_t integer_groups[] = { X86_GRP_BMI, X86_GRP_BMI2, X86_GRP_ADX };
 static const unsigned integer_ids[] = { X86_INS_POPCNT, X86_INS_LZCNT, X86_INS_TZCNT, X86_INS_CRC32 };
+/* Outside those groups but as plain: emms (capstone's MMX group, which is otherwise left out). */
+static const unsigned vector_ids[] = { X86_INS_EMMS };
 
 /* In those groups, but reaching beyond registers and one operand, or changing how the host
  * runs (MXCSR), or with an implicit memory operand or a vector of addresses (VSIB). */
@@ -65,7 +67,7 @@ bool fb_decode_host_exec(const cs_insn *insn, enum vcpu_mode mode, struct fb_ins
 	if (mode != VCPU_MODE_LONG64 || !d || insn->size > FB_SIMD_MAX_INSN)
 		return false;
 	bool integer = in_groups(d, integer_groups, N(integer_groups)) || in_ids(integer_ids, N(integer_ids), insn->id);
-	bool vector = !integer && in_groups(d, vector_groups, N(vector_groups));
+	bool vector = !integer && (in_groups(d, vector_groups, N(vector_groups)) || in_ids(vector_ids, N(vector_ids), insn->id));
 	if ((!integer && !vector) || in_ids(refused_ids, N(refused_ids), insn->id) ||
 	    strstr(insn->mnemonic, "gather") || strstr(insn->mnemonic, "scatter"))
 		return false;

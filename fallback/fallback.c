@@ -54,7 +54,12 @@ static int xs_set_xsave(void *ctx, const struct kvm_xsave *xs)
 	return vcpu_set_xsave(ctx, xs);
 }
 
-static const struct fb_xstate_ops vcpu_xstate_ops = { xs_get_xcr0, xs_set_xcr0, xs_get_xsave, xs_set_xsave };
+static int xs_get_msr(void *ctx, uint32_t index, uint64_t *value)
+{
+	return vcpu_get_msr(ctx, index, value);
+}
+
+static const struct fb_xstate_ops vcpu_xstate_ops = { xs_get_xcr0, xs_set_xcr0, xs_get_xsave, xs_set_xsave, xs_get_msr };
 
 /* ---- exit handlers ------------------------------------------------------------------------- */
 

@@ -436,6 +436,7 @@ static void t_vmovdqu32_store(void)
 }
 /* ---- what capstone 4 cannot decode (fallback/decode_raw_simd.c) ------------------------- */
 static uint8_t mem2[128] __attribute__((aligned(64)));
+static uint32_t mxcsr_word = 0x1f80;
 
 static void t_vpternlogd(void)
 {
@@ -527,6 +528,86 @@ static void t_vpbroadcastb_zmm(void)
 	vcheck("vpbroadcastb m8 -> zmm5 (AVX-512BW)", 5, want, 64);
 }
 
+/* Probed only: what Linux runs around vector code and barriers. */
+static uint8_t fxarea[512] __attribute__((aligned(16)));
+static void p_mfence(void) { __asm__ volatile("mfence" ::: "memory"); }
+static void p_lfence(void) { __asm__ volatile("lfence" ::: "memory"); }
+static void p_sfence(void) { __asm__ volatile("sfence" ::: "memory"); }
+static void p_ldmxcsr(void) { __asm__ volatile("ldmxcsr %0" : : "m"(mxcsr_word) : "memory"); }
+static void p_stmxcsr(void) { __asm__ volatile("stmxcsr %0" : "=m"(mxcsr_word) : : "memory"); }
+static void p_vldmxcsr(void) { __asm__ volatile("vldmxcsr %0" : : "m"(mxcsr_word) : "memory"); }
+static void p_vstmxcsr(void) { __asm__ volatile("vstmxcsr %0" : "=m"(mxcsr_word) : : "memory"); }
+static void p_emms(void) { __asm__ volatile("emms" ::: "memory"); }
+static void p_fwait(void) { __asm__ volatile("fwait" ::: "memory"); }
+static void p_fninit(void) { __asm__ volatile("fninit" ::: "memory"); }
+static void p_prefetch(void) { __asm__ volatile("prefetcht0 %0" : : "m"(fxarea[0])); }
+static void p_movnti(void) { __asm__ volatile("movnti %1, %0" : "=m"(*(uint64_t *)fxarea) : "r"(1ull) : "memory"); }
+static void p_fxsave(void) { __asm__ volatile("fxsave64 %0" : "=m"(fxarea) : : "memory"); }
+static void p_fxrstor(void) { __asm__ volatile("fxrstor64 %0" : : "m"(fxarea) : "memory"); }
+static void p_rdrand(void) { uint64_t v; __asm__ volatile("rdrand %0" : "=r"(v) : : "cc"); }
+static void p_rdseed(void) { uint64_t v; __asm__ volatile("rdseed %0" : "=r"(v) : : "cc"); }
+static void p_rdtscp(void) { uint32_t a, d, c; __asm__ volatile("rdtscp" : "=a"(a), "=d"(d), "=c"(c)); }
+static void p_lock_xadd(void) { uint64_t v = 1; __asm__ volatile("lock xaddq %0, %1" : "+r"(v), "+m"(*(uint64_t *)fxarea) : : "memory"); }
+
+/* ---- around vector code: MXCSR, emms, fwait; and rdtscp ------------------------------------ */
+static volatile uint64_t faults, fault_vector, fault_skip;
+
+static void on_fault(struct fb_frame *f)
+{
+	faults++;
+	fault_vector = f->vector;
+	f->rip += fault_skip;
+}
+
+static uint32_t roundps_of_1_5(void)
+{
+	static const uint32_t a[4] = { 0x3fc00000 };
+	vset(0, a, 16);
+	__asm__ volatile("roundps $4, %%xmm0, %%xmm1" ::: "memory"); /* 4: MXCSR's rounding */
+	vget(1);
+	return *(uint32_t *)out;
+}
+
+static void t_ldmxcsr(void)
+{
+	mxcsr_word = 0x7f80; /* round toward zero */
+	__asm__ volatile("ldmxcsr %0" : : "m"(mxcsr_word) : "memory");
+	mxcsr_word = 0;
+	__asm__ volatile("stmxcsr %0" : "=m"(mxcsr_word) : : "memory");
+	fb_check("ldmxcsr then stmxcsr: 0x7f80", mxcsr_word == 0x7f80);
+	fb_check("... and the next instruction rounds 1.5 toward zero", roundps_of_1_5() == F1);
+	mxcsr_word = 0x1f80;
+	__asm__ volatile("vldmxcsr %0" : : "m"(mxcsr_word) : "memory");
+	mxcsr_word = 0;
+	__asm__ volatile("vstmxcsr %0" : "=m"(mxcsr_word) : : "memory");
+	fb_check("vldmxcsr then vstmxcsr: 0x1f80, 1.5 rounds to 2 again", mxcsr_word == 0x1f80 && roundps_of_1_5() == F2);
+	mxcsr_word = 0x10000 | 0x1f80;
+	faults = 0;
+	fault_skip = 7;
+	__asm__ volatile("ldmxcsr %0" : : "m"(mxcsr_word) : "memory"); /* 0f ae 15 disp32: 7 bytes */
+	fb_check("ldmxcsr of a reserved bit raises #GP", faults == 1 && fault_vector == 13);
+}
+static void t_emms_fwait(void)
+{
+	save();
+	xa[4] = 0xff; /* every x87 register tagged valid (abridged tag word) */
+	*(uint64_t *)(xa + XSTATE_BV) |= 1;
+	restore();
+	__asm__ volatile("emms" ::: "memory");
+	save();
+	fb_check("emms empties the x87 tags", xa[4] == 0);
+	__asm__ volatile("fwait" ::: "memory");
+	fb_check("fwait with nothing pending goes on", true);
+}
+static void t_rdtscp(void)
+{
+	uint32_t a1, d1, c1, a2, d2, c2;
+	__asm__ volatile("rdtscp" : "=a"(a1), "=d"(d1), "=c"(c1));
+	__asm__ volatile("rdtscp" : "=a"(a2), "=d"(d2), "=c"(c2));
+	uint64_t t1 = a1 | (uint64_t)d1 << 32, t2 = a2 | (uint64_t)d2 << 32;
+	fb_check("rdtscp: the TSC moves forward, ECX = TSC_AUX both times", t2 > t1 && c1 == c2);
+}
+
 static void t_fld(void)
 {
 	static const uint64_t one = 0x3ff0000000000000ull;
@@ -548,7 +629,13 @@ static const struct fb_probe_test tests[] = {
 	{ "vpternlogd", t_vpternlogd, 0 }, { "vpshufb zmm", t_vpshufb_zmm, 0 }, { "vpcmpeqb k", t_vpcmpeqb_k, 0 },
 	{ "vaesenc zmm", t_vaesenc_zmm, 0 }, { "vpclmulqdq ymm", t_vpclmulqdq_ymm, 0 },
 	{ "gf2p8affineqb", t_gf2p8affineqb, 0 }, { "vpdpbusd", t_vpdpbusd, 0 }, { "vpbroadcastb zmm", t_vpbroadcastb_zmm, 0 },
+	{ "ldmxcsr/stmxcsr", t_ldmxcsr, 0 }, { "emms/fwait", t_emms_fwait, 0 }, { "rdtscp", t_rdtscp, 0 },
 	{ "vpgatherdd", t_vpgatherdd, 1 }, { "fld", t_fld, 1 },
+	{ "mfence", p_mfence, 1 }, { "lfence", p_lfence, 1 }, { "sfence", p_sfence, 1 }, { "ldmxcsr", p_ldmxcsr, 1 },
+	{ "stmxcsr", p_stmxcsr, 1 }, { "vldmxcsr", p_vldmxcsr, 1 }, { "vstmxcsr", p_vstmxcsr, 1 }, { "emms", p_emms, 1 },
+	{ "fwait", p_fwait, 1 }, { "fninit", p_fninit, 1 }, { "prefetcht0", p_prefetch, 1 }, { "movnti", p_movnti, 1 },
+	{ "fxsave", p_fxsave, 1 }, { "fxrstor", p_fxrstor, 1 }, { "rdrand", p_rdrand, 1 }, { "rdseed", p_rdseed, 1 },
+	{ "rdtscp", p_rdtscp, 1 }, { "lock xadd", p_lock_xadd, 1 },
 };
 
 void kmain(void)
@@ -566,5 +653,6 @@ void kmain(void)
 	cpuid(0xd, 7, r);
 	off_hi16 = r[1];
 	fb_check("XCR0 has x87, SSE, AVX and AVX-512", xcr0 == 0xe7);
+	fb_idt_set_handler(13, on_fault);
 	fb_probe_run(tests, sizeof(tests) / sizeof(tests[0]));
 }

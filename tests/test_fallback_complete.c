@@ -36,7 +36,10 @@ static void test_decode(void **state)
 		{ { 0xf2, 0x0f, 0x38, 0xf1, 0xc1 }, 5, 0, FB_OP_HOST_EXEC, 5 },  /* crc32: same opcode with F2 */
 		{ { 0xf3, 0x48, 0x0f, 0xb8, 0xc0 }, 5, 0, FB_OP_HOST_EXEC, 5 },  /* popcnt: the host runs it */
 		{ { 0xc4, 0xe2, 0x6d, 0x90, 0x04, 0x88 }, 6, -ENOENT, 0, 0 },   /* vpgatherdd: refused */
-		{ { 0x0f, 0xae, 0x10 }, 3, -ENOENT, 0, 0 },                      /* ldmxcsr: refused */
+		{ { 0x0f, 0xae, 0x10 }, 3, 0, FB_OP_LDMXCSR, 3 },                /* ldmxcsr: on KVM's image */
+		{ { 0x66, 0x0f, 0xf7, 0xc1 }, 4, -ENOENT, 0, 0 },                /* maskmovdqu: refused */
+		{ { 0x0f, 0x01, 0xf9 }, 3, 0, FB_OP_RDTSCP, 3 },
+		{ { 0x9b }, 1, 0, FB_OP_FWAIT, 1 },
 		{ { 0xdd, 0x05, 0, 0, 0, 0 }, 6, -ENOENT, 0, 0 },                /* x87 fld: not ours */
 		{ { 0x48, 0x0f, 0xc7 }, 3, -EINVAL, 0, 0 },              /* cut off */
 		{ { 0x0f, 0x0b }, 2, -ENOENT, 0, 0 },                    /* ud2 */
@@ -252,7 +255,7 @@ static int fk_set_xsave(void *ctx, const struct kvm_xsave *x)
 	fs->sets++;
 	return 0;
 }
-static const struct fb_xstate_ops fake_ops = { fk_get_xcr0, fk_set_xcr0, fk_get_xsave, fk_set_xsave };
+static const struct fb_xstate_ops fake_ops = { fk_get_xcr0, fk_set_xcr0, fk_get_xsave, fk_set_xsave, NULL };
 
 /* A CPU with x87, SSE and AVX at the standard offsets (whatever the host has). */
 static const struct fb_xlayout layout = {
