@@ -680,7 +680,17 @@ static bool port_state_valid(const struct ahci_port *p, const struct ahci_port_s
 {
 	if ((s->clb & 0x3ff) || (s->fb & 0xff) || (s->is & ~PXIS_RW1C) || (s->ie & ~PXIE_MASK) || (s->sctl & ~0xfffu))
 		return false;
+	/* PxCMD as write_cmd leaves it: CR follows ST, FR follows FRE, SUD and POD read 1. */
+	uint32_t cmd_bits = PXCMD_SW | PXCMD_SUD | PXCMD_POD | PXCMD_CR | PXCMD_FR | (0x1fu << PXCMD_CCS_SHIFT);
+	bool st = s->cmd & PXCMD_ST, fre = s->cmd & PXCMD_FRE;
+	if ((s->cmd & ~cmd_bits) || (s->cmd & (PXCMD_SUD | PXCMD_POD)) != (PXCMD_SUD | PXCMD_POD) ||
+	    !!(s->cmd & PXCMD_CR) != st || !!(s->cmd & PXCMD_FR) != fre || (!st && (s->cmd >> PXCMD_CCS_SHIFT & 0x1f)))
+		return false;
+	if (s->sig != (p->atapi ? ATA_SIG_ATAPI : ATA_SIG_DISK) || s->multi > 16 || (s->multi & (s->multi - 1)))
+		return false;
 	if (!(s->cmd & PXCMD_ST) && (s->ci || s->sact || s->stopped))
+		return false;
+	if (s->ci && !s->stopped) /* commands run inside the CI write: only a stopped port keeps one */
 		return false;
 	if (s->stopped > 1 || s->reset_fis > 1 || s->wcache > 1 || s->ncq_err > 1 || s->ncq_tag > 31)
 		return false;
@@ -708,8 +718,8 @@ int ahci_load(struct ahci *a, const void *buf, size_t len)
 	struct ahci_port_state s[AHCI_MAX_PORTS];
 	memcpy(s, (const uint8_t *)buf + sizeof(h), a->nports * sizeof(s[0]));
 	for (unsigned i = 0; i < a->nports; i++)
-		if (!port_state_valid(&a->port[i], &s[i]))
-			return -EINVAL;
+		if (!port_state_valid(&a->port[i], &s[i]) || ((s[i].is & s[i].ie) && !(h.is & (1u << i))))
+			return -EINVAL; /* IS follows the ports: a pending port has its bit (update_irq) */
 	pthread_mutex_lock(&a->lock);
 	a->ghc = h.ghc;
 	a->is = h.is;

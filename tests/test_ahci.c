@@ -807,6 +807,14 @@ static void test_reset_save_load(void **state)
 	memcpy(img2, img, n);
 	img2[24] = 1; /* PxCLB not 1 KiB aligned */
 	assert_int_equal(ahci_load(a, img2, n), -EINVAL);
+	/* Found by fuzz/ahci.c: IS without the bit of a port whose PxIS & PxIE is set, and PxCMD with
+	 * ST but not CR, were accepted (and did not save back the same). */
+	memcpy(img2, img, n);
+	img2[20] = 0; /* IS */
+	assert_int_equal(ahci_load(a, img2, n), -EINVAL);
+	memcpy(img2, img, n);
+	img2[24 + 6 * 4 + 1] &= 0x7f; /* port 0 PxCMD: CR off, ST on */
+	assert_int_equal(ahci_load(a, img2, n), -EINVAL);
 	assert_int_equal(ahci_save(a, img2, n), n);
 	assert_memory_equal(img, img2, n);
 	/* GHC.HR resets the HBA: IE off, ports back to idle with the device's signature. */
