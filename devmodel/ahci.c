@@ -176,11 +176,6 @@ static void hba_reset(struct ahci *a, bool keep_addresses)
 	update_irq(a, false);
 }
 
-void ahci_reset(struct ahci *a)
-{
-	hba_reset(a, false);
-}
-
 /* ---- PRDT ---- */
 
 int ahci_prdt_walk(struct ahci_cmd *c, uint64_t len, bool strict, ahci_piece_fn fn, void *ctx)
@@ -370,11 +365,10 @@ static void run_slot(struct ahci_port *p, unsigned slot)
 	finish(&c);
 }
 
-/* Runs every issued slot, lowest first; bounded by the 32 slots, whatever the guest wrote. */
+/* Runs every issued slot, lowest first; bounded by the 32 slots, whatever the guest wrote. Only
+ * called with ST set (PxCI writes are ignored otherwise). */
 static void port_run(struct ahci_port *p)
 {
-	if (!(p->st.cmd & PXCMD_ST))
-		return;
 	for (unsigned slot = 0; slot < 32 && !p->st.stopped; slot++)
 		if (p->st.ci & (1u << slot))
 			run_slot(p, slot);

@@ -34,9 +34,6 @@ struct ahci_port_conf {
 int ahci_add(struct pci_bus *bus, unsigned slot, unsigned fn, const struct ahci_port_conf *ports, unsigned nports,
 	     struct ahci **out, struct errmsg *e);
 
-/* Power-on state of the HBA and its devices (what pci_bus_reset does through the function). */
-void ahci_reset(struct ahci *a);
-
 /* Snapshot of the HBA, its ports and devices (the PCI config is pci_func_save's). save: buf NULL
  * returns the size; len too small writes nothing and returns 0. load: -EINVAL, state unchanged,
  * unless buf is exactly a valid image of an HBA with the same ports. */

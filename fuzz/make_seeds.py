@@ -689,11 +689,57 @@ def ahci_seeds():
            ahci_cmd(0, 3, h2d(0x35, count=1), [(AHCI_DATA, 512, 0)]) + ahci_restart(0) + ahci_cmd(0, 4, h2d(0xe7)) +
            dev(5, b"\x00") + abar_w(px(0, 0x18), 0) + abar_w(px(0, 0x00), 0xfffffc00) + abar_w(px(0, 0x18), 0x11) +
            abar_w(px(0, 0x38), 1) + abar_r(px(0, 0x10)))
+    # A table outside RAM, a PRDT running off its end, a FIS area outside RAM; odd register accesses.
+    t_out = struct.pack("<IIII", 5 | 1 << 16, 0, 0xfffff000, 0)
+    t_edge = struct.pack("<IIII", 5 | 1 << 16, 0, 0xff80, 0)
+    bad += (ahci_restart(0) + mem_write(ahci_clb(0), t_out) + abar_w(px(0, 0x38), 1) + ahci_restart(0) +
+            mem_write(ahci_clb(0), t_edge) + mem_write(0xff80, h2d(0x25, count=1)) + abar_w(px(0, 0x38), 1) +
+            ahci_restart(0) + abar_w(px(0, 0x18), 0) + abar_w(px(0, 0x08), 0xffffff00) + abar_w(px(0, 0x0c), 0xffffffff) +
+            abar_w(px(0, 0x18), 0x11) + ahci_cmd(0, 0, h2d(0xe5)) + abar_w(px(0, 0x3c), 0xffffffff) +
+            abar_w(px(0, 0x70), 1) + abar_w(0x0c, 0) + op_access("mmio_write", px(0, 0x10), 8, 0xffffffffffffffff) +
+            op_access("mmio_read", px(0, 0x20), 8) + op_access("mmio_read", px(0, 0x21), 1) +
+            op_access("mmio_read", px(0, 0x22), 2) + op_access("mmio_write", px(0, 0x38), 2, 1) +
+            op_access("mmio_read", 0x1ffc, 4) + abar_r(px(0, 0x40)))
     write("ahci", "hostile", bad)
     trim = ahci_port_start(0) + mem_write(AHCI_DATA, struct.pack("<QQ", 4 | 2 << 48, 120 | 8 << 48))
     trim += ahci_cmd(0, 0, h2d(0x06, count=1, feat=1), [(AHCI_DATA, 512, 0)]) + ahci_ack(0)
     trim += ahci_cmd(0, 1, h2d(0x06, count=1, feat=1), [(AHCI_DATA, 512, 0)])
     write("ahci", "trim", trim)
+    # Every other ATA command the disk knows, good and bad, and back-end failures.
+    misc = ahci_port_start(0)
+    for slot, (cmd, lba, count, feat, n) in enumerate([
+            (0xef, 0, 0x0c, 3, 0), (0xef, 0, 0x22, 3, 0), (0xec, 0, 0, 0, 512), (0xef, 0, 0, 0x82, 0),
+            (0xef, 0, 0, 0xaa, 0), (0xef, 0, 0, 0x10, 0), (0x34, 5, 1, 0, 512), (0xca, 6, 1, 0, 512),
+            (0x20, 7, 1, 0, 512), (0x30, 8, 1, 0, 512), (0x40, 120, 8, 0, 0), (0x40, 127, 2, 0, 0),
+            (0xe0, 0, 0, 0, 0), (0xe1, 0, 0, 0, 0), (0x91, 0, 0, 0, 0), (0x10, 0, 0, 0, 0), (0x70, 0, 0, 0, 0),
+            (0xc6, 0, 3, 0, 0), (0x47, 0x10, 1, 0, 512), (0x2f, 0x30, 1, 0, 512), (0x2f, 0, 2, 0, 1024),
+            (0x06, 0, 9, 1, 512), (0x06, 0, 1, 0, 512), (0x08, 0, 0, 0, 0), (0xa1, 0, 0, 0, 512), (0xb0, 0, 0, 0xd0, 512)]):
+        misc += ahci_cmd(0, slot, h2d(cmd, lba=lba, count=count, feat=feat), [(AHCI_DATA, n, 0)] if n else [])
+        misc += ahci_restart(0)
+    misc += dev(5, b"\x07") + ahci_cmd(0, 0, h2d(0x25, count=1), [(AHCI_DATA, 512, 0)]) + ahci_restart(0)
+    misc += ahci_cmd(0, 1, h2d(0x35, count=1), [(AHCI_DATA, 512, 0)]) + ahci_restart(0) + ahci_cmd(0, 2, h2d(0xea))
+    misc += ahci_restart(0) + ahci_cmd(0, 3, h2d(0x60, count=3 << 3, feat=1), [(AHCI_DATA, 512, 0)], sact=True)
+    misc += ahci_restart(0) + ahci_cmd(0, 4, h2d(0x60, count=4 << 3, feat=1), [(AHCI_DATA, 512, 0)], sact=True)
+    misc += dev(5, b"\x00") + ahci_restart(0) + ahci_cmd(0, 5, h2d(0x2f, lba=0x10, count=1), [(AHCI_DATA, 512, 0)])
+    write("ahci", "ata_misc", misc)
+    # The CD's error answers: no VPD, bad TOC formats, saved mode pages, no medium, read errors.
+    cde = ahci_port_start(1)
+    for slot, (cdb, n) in enumerate([
+            ([0x12, 1, 0x80, 0, 36], 36), ([0x43, 0, 5, 0, 0, 0, 0, 0, 100], 100), ([0x43, 0, 0, 0, 0, 0, 5, 0, 100], 100),
+            ([0x43, 0, 0, 0, 0, 0, 0xaa, 0, 100], 100), ([0x43, 0, 0, 0, 0, 0, 0, 0, 100, 0x40], 100),
+            ([0x46, 3], 8), ([0x46, 1, 0, 0x10, 0, 0, 0, 0, 100], 100), ([0x4a, 0, 0, 0, 0x10], 8),
+            ([0x4a, 1, 0, 0, 0x02, 0, 0, 0, 8], 8), ([0x5a, 0, 0xc1, 0, 0, 0, 0, 0, 64], 64),
+            ([0x5a, 0, 0x41, 0, 0, 0, 0, 0, 64], 64), ([0x5a, 0, 0x6a, 0, 0, 0, 0, 0, 64], 64),
+            ([0x5a, 0, 0x7f, 0, 0, 0, 0, 0, 64], 64), ([0x2b], 0), ([0xbb], 0)]):
+        cde += atapi_pkt(1, slot, cdb, n) + ahci_restart(1)
+    cde += dev(5, b"\x08") + atapi_pkt(1, 0, [0x28, 0, 0, 0, 0, 1, 0, 0, 1], 2048) + dev(5, b"\x00") + ahci_restart(1)
+    for slot, (cmd, feat, count) in enumerate([(0x08, 0, 0), (0xef, 3, 0x0c), (0xef, 3, 0x22), (0xef, 3, 0x99), (0xef, 2, 0),
+                                               (0xe5, 0, 0), (0xe0, 0, 0), (0x25, 0, 1), (0xa1, 0, 0)]):
+        cde += ahci_cmd(1, slot, h2d(cmd, count=count, feat=feat), [(AHCI_DATA, 512, 0)]) + ahci_restart(1)
+    cde += atapi_pkt(1, 0, [0x1b, 0, 0, 0, 2], 0) + atapi_pkt(1, 1, [0x25], 8) + ahci_restart(1)
+    cde += atapi_pkt(1, 2, [0x43], 8) + ahci_restart(1) + atapi_pkt(1, 3, [0x51], 8) + ahci_restart(1)
+    cde += atapi_pkt(1, 4, [0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8], 8)
+    write("ahci", "atapi_errors", cde)
     snap = (dev(4, b"\x01") + hba + ahci_port_start(0) + ahci_port_start(1) + ahci_cmd(0, 0, h2d(0xe5)) +
             abar_w(0x08, 1) + ahci_ack(0) + atapi_pkt(1, 0, [0x1b, 0, 0, 0, 2], 0) + dev(2) + dev(3, b"\x18\x00\x04") +
             dev(3, b"\x20\x01") + dev(1, b"\x41\x48\x43\x49") + dev(0) + abar_r(px(0, 0x18)) + dev(4, b"\x00") +
