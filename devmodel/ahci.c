@@ -726,7 +726,7 @@ int ahci_load(struct ahci *a, const void *buf, size_t len)
 
 /* ---- construction from -s options ---- */
 
-/* One port's text: "PATH[,opt...]" with the options of a disk (a CD takes none but nocache). */
+/* One port's text: "PATH[,opt...]" with the options of a disk (a CD takes ro, nocache and ser=). */
 static int parse_port(char *text, bool atapi, struct ahci_port_conf *pc, char **serial, struct errmsg *e)
 {
 	char *save = NULL, *path = strtok_r(text, ",", &save);
@@ -736,7 +736,7 @@ static int parse_port(char *text, bool atapi, struct ahci_port_conf *pc, char **
 		return errmsg_set(e, EINVAL, "needs an image path: %s", atapi ? "cd:PATH" : "hd:PATH[,ro][,sectorsize=N[/P]]");
 	for (char *opt; (opt = strtok_r(NULL, ",", &save));) {
 		char *end;
-		if (strcmp(opt, "ro") == 0 && !atapi) {
+		if (strcmp(opt, "ro") == 0) { /* a CD is read-only anyway; bhyve accepts ro there too */
 			ro = true;
 		} else if (strcmp(opt, "nocache") == 0 || strcmp(opt, "direct") == 0) {
 			; /* bhyve's host cache hints: accepted, the raw back-end uses the page cache */
@@ -755,7 +755,7 @@ static int parse_port(char *text, bool atapi, struct ahci_port_conf *pc, char **
 			pc->physical_size = (unsigned)ph;
 		} else {
 			return errmsg_set(e, EINVAL, "unknown option '%s' (%s)", opt,
-					  atapi ? "known: nocache, ser=" : "known: ro, nocache, nodelete, sectorsize=N[/P], ser=");
+					  atapi ? "known: ro, nocache, ser=" : "known: ro, nocache, nodelete, sectorsize=N[/P], ser=");
 		}
 	}
 	if (!*serial) {

@@ -848,11 +848,12 @@ static void test_options(void **state)
 	assert_non_null(strstr(e.text, "bogus"));
 	snprintf(conf, sizeof(conf), "%s,sectorsize=1024", path);
 	assert_true(pci_create_device(bus, 0, 5, 0, "ahci-hd", conf, &e) < 0);
-	snprintf(conf, sizeof(conf), "%s,ro", path);
-	assert_true(pci_create_device(bus, 0, 5, 0, "ahci-cd", conf, &e) < 0); /* a CD has no ro */
+	snprintf(conf, sizeof(conf), "%s,sectorsize=4096", path);
+	assert_true(pci_create_device(bus, 0, 5, 0, "ahci-cd", conf, &e) < 0); /* a CD's sectors are 2048 */
+	assert_non_null(strstr(e.text, "sectorsize"));
 	snprintf(conf, sizeof(conf), "%s,nocache,sectorsize=512/4096", path);
 	assert_int_equal(pci_create_device(bus, 0, 5, 0, "ahci-hd", conf, &e), 0);
-	snprintf(conf, sizeof(conf), "%s", path);
+	snprintf(conf, sizeof(conf), "%s,ro", path);
 	assert_int_equal(pci_create_device(bus, 0, 6, 0, "ahci-cd", conf, &e), 0);
 	snprintf(conf, sizeof(conf), "hd:%s,ro,cd:%s,hd:%s", path, path, path);
 	assert_int_equal(pci_create_device(bus, 0, 7, 0, "ahci", conf, &e), 0);
