@@ -1,7 +1,8 @@
 /* ahciread.elf: a tiny AHCI driver. Finds the HBA on PCI bus 0, brings each port up, and on the
- * disk issues IDENTIFY, READ DMA EXT, WRITE DMA EXT + FLUSH + read-back and an out-of-range read;
- * on the CD IDENTIFY PACKET, READ CAPACITY and READ(10) of the ISO's volume descriptor. Prints
- * what it read and FNV-1a checksums for tests/integration/ahci.sh, then powers off (status 1). */
+ * disk issues IDENTIFY, READ DMA EXT, READ FPDMA QUEUED, WRITE DMA EXT + FLUSH + read-back and an
+ * out-of-range read; on the CD IDENTIFY PACKET, READ CAPACITY and READ(10) of the ISO's volume
+ * descriptor. Prints what it read and FNV-1a checksums for tests/integration/ahci.sh, then powers
+ * off (status 1). */
 #include <stdbool.h>
 
 #include "guest.h"
@@ -80,6 +81,38 @@ static void port_start(unsigned port)
 /* One command in slot 0, one PRD; returns PxTFD after it completes, or 0xffffffff when it
  * reported an error in PxIS (then the port is restarted, as a driver's error handler does). */
 static uint32_t command(unsigned port, uint8_t cmd, uint64_t lba, uint16_t count, uint8_t feat, uint64_t buf,
+			uint32_t len, const uint8_t *packet);
+
+/* READ FPDMA QUEUED in slot 3 (tag 3): PxSACT before PxCI, completion by a set device bits FIS
+ * that clears the slot's SActive bit. Returns true when it completed without error. */
+static bool ncq_read(unsigned port, uint64_t lba, uint16_t count, uint64_t buf)
+{
+	const unsigned slot = 3;
+	volatile uint8_t *t = (volatile uint8_t *)(CTBA + 0x1000);
+	zero(t, 0x90);
+	t[0] = 0x27, t[1] = 0x80, t[2] = 0x60, t[3] = (uint8_t)count, t[11] = (uint8_t)(count >> 8);
+	t[4] = (uint8_t)lba, t[5] = (uint8_t)(lba >> 8), t[6] = (uint8_t)(lba >> 16), t[7] = 0x40;
+	t[12] = slot << 3;
+	volatile uint32_t *prd = (volatile uint32_t *)(CTBA + 0x1080);
+	prd[0] = (uint32_t)buf, prd[1] = 0, prd[2] = 0, prd[3] = count * 512u - 1;
+	volatile uint32_t *h = (volatile uint32_t *)(CLB + slot * 32);
+	h[0] = 5u | 1u << 16, h[1] = 0, h[2] = CTBA + 0x1000, h[3] = 0;
+	wr(preg(port, 0x34), 1u << slot);
+	wr(preg(port, 0x38), 1u << slot);
+	for (int spin = 0; spin < 1000000 && (rd(preg(port, 0x34)) & (1u << slot)) && !(rd(preg(port, 0x10)) & (3u << 29));
+	     spin++)
+		;
+	uint32_t is = rd(preg(port, 0x10));
+	volatile uint8_t *sdb = (volatile uint8_t *)(FB + 0x58);
+	bool ok = (is & (1u << 3)) && !(is & (7u << 28)) && sdb[0] == 0xa1 && !(rd(preg(port, 0x34)) & (1u << slot));
+	wr(preg(port, 0x10), is);
+	wr(0x08, rd(0x08));
+	if (!ok)
+		port_start(port);
+	return ok;
+}
+
+static uint32_t command(unsigned port, uint8_t cmd, uint64_t lba, uint16_t count, uint8_t feat, uint64_t buf,
 			uint32_t len, const uint8_t *packet)
 {
 	volatile uint8_t *t = (volatile uint8_t *)CTBA;
@@ -135,6 +168,16 @@ static void disk(unsigned port)
 		serial_puts("hd read lba 0 count 8 fnv ");
 		put_hex(fnv1a((volatile uint8_t *)BUF, READ_SECTORS * 512), 8);
 		serial_putc('\n');
+	}
+
+	/* The same sectors through NCQ must read the same bytes. */
+	zero((volatile uint8_t *)BUF2, READ_SECTORS * 512);
+	if (ncq_read(port, 0, READ_SECTORS, BUF2)) {
+		serial_puts("hd ncq read lba 0 count 8 fnv ");
+		put_hex(fnv1a((volatile uint8_t *)BUF2, READ_SECTORS * 512), 8);
+		serial_putc('\n');
+	} else {
+		serial_puts("hd ncq read FAILED\n");
 	}
 
 	volatile uint8_t *w = (volatile uint8_t *)BUF;

@@ -1,5 +1,5 @@
 # AHCI through a real guest: guests/ahciread.elf finds the HBA on PCI, brings its ports up, reads
-# a disk image (IDENTIFY, READ DMA EXT), writes and reads back a sector, is refused a read past the
+# a disk image (IDENTIFY, READ DMA EXT, READ FPDMA QUEUED), writes and reads back a sector, is refused a read past the
 # end, and reads an ISO's volume descriptor on the CD (READ CAPACITY, READ(10)). The host checks
 # the checksums it printed against the images, and the written bytes in the disk image.
 source "$(dirname "$0")/../kvm_lib.sh" "$1"
@@ -43,6 +43,7 @@ ahci at slot 4 version 00010300 ports 2
 port 0 sig 00000101
 hd model DHYVEHARDDISK sectors 2048
 hd read lba 0 count 8 fnv $(fnv $TMP/disk.img 0 4096)
+hd ncq read lba 0 count 8 fnv $(fnv $TMP/disk.img 0 4096)
 hd write lba 100 fnv $written readback ok
 hd read past end: ahciread: error tfd 1451
 refused
@@ -55,7 +56,7 @@ ahciread: done
 WANT
 diff -u $TMP/want $out >$TMP/diff || fail "ahciread output differs: $(cat $TMP/diff)"
 [ "$(fnv $TMP/disk.img 51200 512)" = "$written" ] || fail "sector 100 of the image does not hold what the guest wrote"
-pass "ahci: IDENTIFY, READ DMA EXT, WRITE DMA EXT + FLUSH + read-back (bytes in the image), IDNF past the end; CD READ CAPACITY, READ(10)"
+pass "ahci: IDENTIFY, READ DMA EXT, READ FPDMA QUEUED, WRITE DMA EXT + FLUSH + read-back (bytes in the image), IDNF past the end; CD READ CAPACITY, READ(10)"
 
 # ahci-hd and ahci-cd: one port each, on their own slots; a read-only disk refuses the write.
 python3 -c 'open("'$TMP'/disk.img", "r+b").write(bytes(range(256)) * 2)'
