@@ -749,6 +749,7 @@ def ahci_seeds():
     guest = (abar_r(0x10) + abar_r(0x00) + abar_w(0x04, 0x80000000) + abar_r(0x0c) + abar_r(px(0, 0x28)) +
              ahci_port_start(0) + abar_r(px(0, 0x24)) + ahci_cmd(0, 0, h2d(0xec), [(AHCI_DATA, 512, 0)]) + ahci_ack(0) +
              ahci_cmd(0, 0, h2d(0x25, count=8), [(AHCI_DATA, 4096, 0)]) + ahci_ack(0) +
+             ahci_cmd(0, 3, h2d(0x60, count=3 << 3, feat=8), [(AHCI_DATA, 4096, 0)], sact=True) + ahci_ack(0) +
              ahci_cmd(0, 0, h2d(0x35, lba=100, count=1), [(AHCI_DATA, 512, 0)]) + ahci_ack(0) +
              ahci_cmd(0, 0, h2d(0xea)) + ahci_ack(0) + ahci_cmd(0, 0, h2d(0x25, lba=128, count=1), [(AHCI_DATA, 512, 0)]) +
              ahci_ack(0) + ahci_port_start(0) + ahci_cmd(0, 0, h2d(0x25, lba=127, count=1), [(AHCI_DATA, 512, 0)]) +
