@@ -17,10 +17,11 @@
 #define DEFAULT_MEM (256ull << 20)
 
 /* Emulations this build implements, and the ones it knows by name but does not yet. */
-static const char *const known_emulations[] = { "hostbridge", "amd_hostbridge", "lpc", "virtio-blk" };
+static const char *const known_emulations[] = { "hostbridge", "amd_hostbridge", "lpc", "virtio-blk",
+						"ahci", "ahci-hd", "ahci-cd" };
 static const char *const future_emulations[] = {
 	"virtio-net", "virtio-rnd", "virtio-console", "virtio-9p", "virtio-scsi",
-	"ahci", "ahci-hd", "ahci-cd", "nvme", "e1000", "uart", "xhci", "fbuf", "passthru",
+	"nvme", "e1000", "uart", "xhci", "fbuf", "passthru",
 };
 
 void options_usage(FILE *out)

@@ -564,6 +564,201 @@ def rtc_seeds():
     write("rtc", "snapshot_reset", snap)
 
 
+# ---- ahci: BAR 5 (mmio base = ABAR), disk on port 0, CD on port 1, 64 KiB of guest RAM ------------
+# Guest RAM as the harness's drivers lay it out: command lists, FIS areas, tables, data.
+
+def abar_w(off, v):
+    return op_access("mmio_write", off, 4, v)
+
+
+def abar_r(off):
+    return op_access("mmio_read", off, 4)
+
+
+def px(p, r):
+    return 0x100 + p * 0x80 + r
+
+
+def ahci_clb(p):
+    return p * 0x400
+
+
+def ahci_fb(p):
+    return 0x800 + p * 0x100
+
+
+def ahci_ctba(p, slot):
+    return 0x1000 + p * 0x2000 + slot * 0x100
+
+
+AHCI_DATA = 0x8000
+
+
+def ahci_port_start(p):
+    return (abar_w(px(p, 0x18), 0) + abar_w(px(p, 0x00), ahci_clb(p)) + abar_w(px(p, 0x04), 0) +
+            abar_w(px(p, 0x08), ahci_fb(p)) + abar_w(px(p, 0x0c), 0) + abar_w(px(p, 0x30), 0xffffffff) +
+            abar_w(px(p, 0x10), 0xffffffff) + abar_w(px(p, 0x14), 0xfdc000ff) + abar_w(px(p, 0x18), 0x10) +
+            abar_w(px(p, 0x18), 0x11))
+
+
+def h2d(cmd, lba=0, count=0, feat=0, c=True, ctl=0):
+    return bytes([0x27, 0x80 if c else 0, cmd, feat & 0xff, lba & 0xff, (lba >> 8) & 0xff, (lba >> 16) & 0xff,
+                  0x40, (lba >> 24) & 0xff, (lba >> 32) & 0xff, (lba >> 40) & 0xff, feat >> 8, count & 0xff,
+                  count >> 8, 0, ctl, 0, 0, 0, 0])
+
+
+def ahci_cmd(p, slot, fis, prds=(), packet=None, flags=0, cfl=5, issue=True, sact=False):
+    """Header, FIS, packet and PRDT of one slot in guest RAM, then PxSACT/PxCI."""
+    t = ahci_ctba(p, slot)
+    hdr = struct.pack("<IIII", cfl | (0x20 if packet else 0) | flags | len(prds) << 16, 0, t, 0)
+    b = mem_write(ahci_clb(p) + slot * 32, hdr) + mem_write(t, fis)
+    if packet:
+        b += mem_write(t + 0x40, bytes(packet).ljust(16, b"\0"))
+    if prds:
+        b += mem_write(t + 0x80, b"".join(struct.pack("<IIII", a & 0xffffffff, a >> 32, 0, (n - 1) | irq << 31)
+                                          for a, n, irq in prds))
+    if sact:
+        b += abar_w(px(p, 0x34), 1 << slot)
+    if issue:
+        b += abar_w(px(p, 0x38), 1 << slot)
+    return b + abar_r(px(p, 0x38)) + abar_r(px(p, 0x20)) + abar_r(px(p, 0x10))
+
+
+def ahci_ack(p):
+    return abar_r(0x08) + abar_r(px(p, 0x10)) + abar_w(px(p, 0x10), 0xffffffff) + abar_w(0x08, 0xffffffff)
+
+
+def ahci_restart(p):
+    return abar_w(px(p, 0x18), 0x10) + ahci_ack(p) + abar_w(px(p, 0x18), 0x11)
+
+
+def atapi_pkt(p, slot, cdb, n, dma=True):
+    return ahci_cmd(p, slot, h2d(0xa0, lba=(n & 0xffff) << 8, feat=1 if dma else 0), [(AHCI_DATA, max(n, 2), 1)] if n else [],
+                    packet=cdb) + ahci_ack(p)
+
+
+def ahci_seeds():
+    hba = (abar_w(0x04, 1) + abar_r(0x04) + abar_w(0x04, 0x80000002) + abar_r(0x00) + abar_r(0x0c) + abar_r(0x10) +
+           abar_r(0x24) + abar_r(px(0, 0x28)) + abar_r(px(0, 0x24)))
+    # A Linux-like disk bring-up: COMRESET, start, IDENTIFY, SET FEATURES, logs, reads, writes, flush.
+    hd = (hba + abar_w(px(0, 0x2c), 0x301) + abar_w(px(0, 0x2c), 0x300) + abar_r(px(0, 0x28)) + ahci_port_start(0) +
+          ahci_cmd(0, 0, h2d(0xec), [(AHCI_DATA, 512, 0)]) + ahci_ack(0) +
+          ahci_cmd(0, 1, h2d(0xef, count=0x46, feat=0x03)) + ahci_cmd(0, 2, h2d(0xef, feat=0x02)) +
+          ahci_cmd(0, 3, h2d(0x2f, lba=0, count=1), [(AHCI_DATA, 512, 0)]) +
+          ahci_cmd(0, 4, h2d(0x25, lba=0, count=8), [(AHCI_DATA, 2048, 0), (AHCI_DATA + 0x1000, 2048, 1)]) +
+          ahci_cmd(0, 5, h2d(0x35, lba=100, count=1), [(AHCI_DATA, 512, 0)]) + ahci_cmd(0, 6, h2d(0xea)) +
+          ahci_cmd(0, 7, h2d(0xc8, lba=3, count=2), [(AHCI_DATA, 1024, 0)]) +
+          ahci_cmd(0, 8, h2d(0x24, lba=9, count=1), [(AHCI_DATA, 512, 0)]) +
+          ahci_cmd(0, 9, h2d(0xe5)) + ahci_cmd(0, 10, h2d(0xc6, count=16)) + ahci_cmd(0, 11, h2d(0x42, lba=4, count=4)) +
+          ahci_ack(0))
+    write("ahci", "linux_disk", hd)
+    ncq = ahci_port_start(0)
+    for slot in range(4):
+        ncq += ahci_cmd(0, slot, h2d(0x60, lba=slot * 4, count=slot << 3, feat=2), [(AHCI_DATA + slot * 1024, 1024, 0)],
+                        issue=False, sact=True)
+    ncq += abar_w(px(0, 0x38), 0xf) + abar_r(px(0, 0x34)) + ahci_ack(0)
+    ncq += ahci_cmd(0, 4, h2d(0x61, lba=40, count=4 << 3, feat=1), [(AHCI_DATA, 512, 0)], sact=True)
+    ncq += ahci_cmd(0, 5, h2d(0x60, lba=127, count=5 << 3, feat=2), [(AHCI_DATA, 1024, 0)], sact=True)
+    ncq += ahci_restart(0) + ahci_cmd(0, 0, h2d(0x2f, lba=0x10, count=1), [(AHCI_DATA, 512, 0)])
+    ncq += ahci_cmd(0, 1, h2d(0x60, lba=0, count=1 << 3, feat=1), [(AHCI_DATA, 512, 0)])
+    write("ahci", "ncq", ncq)
+    cd = hba + ahci_port_start(1) + ahci_cmd(1, 0, h2d(0xec), [(AHCI_DATA, 512, 0)]) + ahci_restart(1)
+    cd += ahci_cmd(1, 0, h2d(0xa1), [(AHCI_DATA, 512, 0)]) + ahci_cmd(1, 1, h2d(0xef, count=0x42, feat=3))
+    cd += atapi_pkt(1, 2, [0x00], 0) + atapi_pkt(1, 3, [0x12, 0, 0, 0, 36], 36) + atapi_pkt(1, 4, [0x25], 8)
+    cd += atapi_pkt(1, 5, [0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 128], 128) + atapi_pkt(1, 6, [0x5a, 0, 0x3f, 0, 0, 0, 0, 0, 128], 128)
+    cd += atapi_pkt(1, 7, [0x46, 0, 0, 0, 0, 0, 0, 0, 200], 200) + atapi_pkt(1, 8, [0x46, 2, 0, 0x1e, 0, 0, 0, 0, 200], 200)
+    cd += atapi_pkt(1, 9, [0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8], 8) + atapi_pkt(1, 10, [0x43, 0, 0, 0, 0, 0, 0, 0, 100], 100)
+    cd += atapi_pkt(1, 11, [0x43, 2, 1, 0, 0, 0, 0, 0, 100], 100) + atapi_pkt(1, 12, [0x43, 0, 2, 0, 0, 0, 0, 0, 100], 100, dma=False)
+    cd += atapi_pkt(1, 13, [0x28, 0, 0, 0, 0, 16, 0, 0, 2], 4096) + atapi_pkt(1, 14, [0xa8, 0, 0, 0, 0, 20, 0, 0, 0, 1], 2048)
+    cd += atapi_pkt(1, 15, [0x51, 0, 0, 0, 0, 0, 0, 0, 34], 34) + atapi_pkt(1, 16, [0x1e, 0, 0, 0, 1], 0)
+    cd += atapi_pkt(1, 17, [0x1b, 0, 0, 0, 2], 0) + ahci_restart(1) + atapi_pkt(1, 18, [0x03, 0, 0, 0, 18], 18)
+    cd += atapi_pkt(1, 19, [0x1e], 0) + atapi_pkt(1, 20, [0x1b, 0, 0, 0, 2], 0) + atapi_pkt(1, 21, [0x00], 0) + ahci_restart(1)
+    cd += atapi_pkt(1, 22, [0x1b, 0, 0, 0, 3], 0) + atapi_pkt(1, 23, [0x00], 0) + ahci_restart(1) + atapi_pkt(1, 24, [0x03, 0, 0, 0, 18], 18)
+    cd += atapi_pkt(1, 25, [0xbd], 8) + ahci_restart(1) + atapi_pkt(1, 26, [0x28, 0, 0, 0, 0, 23, 0, 0, 2], 4096)
+    write("ahci", "atapi_sr", cd)
+    bad = (ahci_port_start(0) + ahci_cmd(0, 0, h2d(0x25, count=1), [(0xfffff000, 512, 0)]) + ahci_restart(0) +
+           ahci_cmd(0, 0, h2d(0x25, count=1), [(0xff00, 512, 0)]) + ahci_restart(0) +
+           ahci_cmd(0, 0, h2d(0x25, count=2), [(AHCI_DATA, 100, 0)]) + ahci_restart(0) +
+           ahci_cmd(0, 0, h2d(0x35, count=1), []) + ahci_restart(0) +
+           ahci_cmd(0, 0, bytes([0x34]) + h2d(0xec)[1:], [(AHCI_DATA, 512, 0)]) + ahci_restart(0) +
+           ahci_cmd(0, 0, h2d(0xec), [(AHCI_DATA, 512, 0)], cfl=2) + ahci_restart(0) +
+           ahci_cmd(0, 1, h2d(0, ctl=4, c=False), flags=0x500) + ahci_cmd(0, 1, h2d(0, c=False)) +
+           ahci_cmd(0, 2, h2d(0xa0), [(AHCI_DATA, 512, 0)]) + ahci_restart(0) +
+           abar_w(px(0, 0x18), 0x19) + abar_w(px(0, 0x38), 1 << 31) +
+           dev(5, b"\x07") + ahci_cmd(0, 3, h2d(0x25, count=1), [(AHCI_DATA, 512, 0)]) + ahci_restart(0) +
+           ahci_cmd(0, 3, h2d(0x35, count=1), [(AHCI_DATA, 512, 0)]) + ahci_restart(0) + ahci_cmd(0, 4, h2d(0xe7)) +
+           dev(5, b"\x00") + abar_w(px(0, 0x18), 0) + abar_w(px(0, 0x00), 0xfffffc00) + abar_w(px(0, 0x18), 0x11) +
+           abar_w(px(0, 0x38), 1) + abar_r(px(0, 0x10)))
+    # A table outside RAM, a PRDT running off its end, a FIS area outside RAM; odd register accesses.
+    t_out = struct.pack("<IIII", 5 | 1 << 16, 0, 0xfffff000, 0)
+    t_edge = struct.pack("<IIII", 5 | 1 << 16, 0, 0xff80, 0)
+    bad += (ahci_restart(0) + mem_write(ahci_clb(0), t_out) + abar_w(px(0, 0x38), 1) + ahci_restart(0) +
+            mem_write(ahci_clb(0), t_edge) + mem_write(0xff80, h2d(0x25, count=1)) + abar_w(px(0, 0x38), 1) +
+            ahci_restart(0) + abar_w(px(0, 0x18), 0) + abar_w(px(0, 0x08), 0xffffff00) + abar_w(px(0, 0x0c), 0xffffffff) +
+            abar_w(px(0, 0x18), 0x11) + ahci_cmd(0, 0, h2d(0xe5)) + abar_w(px(0, 0x3c), 0xffffffff) +
+            abar_w(px(0, 0x70), 1) + abar_w(0x0c, 0) + op_access("mmio_write", px(0, 0x10), 8, 0xffffffffffffffff) +
+            op_access("mmio_read", px(0, 0x20), 8) + op_access("mmio_read", px(0, 0x21), 1) +
+            op_access("mmio_read", px(0, 0x22), 2) + op_access("mmio_write", px(0, 0x38), 2, 1) +
+            op_access("mmio_read", 0x1ffc, 4) + abar_r(px(0, 0x40)))
+    write("ahci", "hostile", bad)
+    trim = ahci_port_start(0) + mem_write(AHCI_DATA, struct.pack("<QQ", 4 | 2 << 48, 120 | 8 << 48))
+    trim += ahci_cmd(0, 0, h2d(0x06, count=1, feat=1), [(AHCI_DATA, 512, 0)]) + ahci_ack(0)
+    trim += ahci_cmd(0, 1, h2d(0x06, count=1, feat=1), [(AHCI_DATA, 512, 0)])
+    write("ahci", "trim", trim)
+    # Every other ATA command the disk knows, good and bad, and back-end failures.
+    misc = ahci_port_start(0)
+    for slot, (cmd, lba, count, feat, n) in enumerate([
+            (0xef, 0, 0x0c, 3, 0), (0xef, 0, 0x22, 3, 0), (0xec, 0, 0, 0, 512), (0xef, 0, 0, 0x82, 0),
+            (0xef, 0, 0, 0xaa, 0), (0xef, 0, 0, 0x10, 0), (0x34, 5, 1, 0, 512), (0xca, 6, 1, 0, 512),
+            (0x20, 7, 1, 0, 512), (0x30, 8, 1, 0, 512), (0x40, 120, 8, 0, 0), (0x40, 127, 2, 0, 0),
+            (0xe0, 0, 0, 0, 0), (0xe1, 0, 0, 0, 0), (0x91, 0, 0, 0, 0), (0x10, 0, 0, 0, 0), (0x70, 0, 0, 0, 0),
+            (0xc6, 0, 3, 0, 0), (0x47, 0x10, 1, 0, 512), (0x2f, 0x30, 1, 0, 512), (0x2f, 0, 2, 0, 1024),
+            (0x06, 0, 9, 1, 512), (0x06, 0, 1, 0, 512), (0x08, 0, 0, 0, 0), (0xa1, 0, 0, 0, 512), (0xb0, 0, 0, 0xd0, 512)]):
+        misc += ahci_cmd(0, slot, h2d(cmd, lba=lba, count=count, feat=feat), [(AHCI_DATA, n, 0)] if n else [])
+        misc += ahci_restart(0)
+    misc += dev(5, b"\x07") + ahci_cmd(0, 0, h2d(0x25, count=1), [(AHCI_DATA, 512, 0)]) + ahci_restart(0)
+    misc += ahci_cmd(0, 1, h2d(0x35, count=1), [(AHCI_DATA, 512, 0)]) + ahci_restart(0) + ahci_cmd(0, 2, h2d(0xea))
+    misc += ahci_restart(0) + ahci_cmd(0, 3, h2d(0x60, count=3 << 3, feat=1), [(AHCI_DATA, 512, 0)], sact=True)
+    misc += ahci_restart(0) + ahci_cmd(0, 4, h2d(0x60, count=4 << 3, feat=1), [(AHCI_DATA, 512, 0)], sact=True)
+    misc += dev(5, b"\x00") + ahci_restart(0) + ahci_cmd(0, 5, h2d(0x2f, lba=0x10, count=1), [(AHCI_DATA, 512, 0)])
+    write("ahci", "ata_misc", misc)
+    # The CD's error answers: no VPD, bad TOC formats, saved mode pages, no medium, read errors.
+    cde = ahci_port_start(1)
+    for slot, (cdb, n) in enumerate([
+            ([0x12, 1, 0x80, 0, 36], 36), ([0x43, 0, 5, 0, 0, 0, 0, 0, 100], 100), ([0x43, 0, 0, 0, 0, 0, 5, 0, 100], 100),
+            ([0x43, 0, 0, 0, 0, 0, 0xaa, 0, 100], 100), ([0x43, 0, 0, 0, 0, 0, 0, 0, 100, 0x40], 100),
+            ([0x46, 3], 8), ([0x46, 1, 0, 0x10, 0, 0, 0, 0, 100], 100), ([0x4a, 0, 0, 0, 0x10], 8),
+            ([0x4a, 1, 0, 0, 0x02, 0, 0, 0, 8], 8), ([0x5a, 0, 0xc1, 0, 0, 0, 0, 0, 64], 64),
+            ([0x5a, 0, 0x41, 0, 0, 0, 0, 0, 64], 64), ([0x5a, 0, 0x6a, 0, 0, 0, 0, 0, 64], 64),
+            ([0x5a, 0, 0x7f, 0, 0, 0, 0, 0, 64], 64), ([0x2b], 0), ([0xbb], 0)]):
+        cde += atapi_pkt(1, slot, cdb, n) + ahci_restart(1)
+    cde += dev(5, b"\x08") + atapi_pkt(1, 0, [0x28, 0, 0, 0, 0, 1, 0, 0, 1], 2048) + dev(5, b"\x00") + ahci_restart(1)
+    for slot, (cmd, feat, count) in enumerate([(0x08, 0, 0), (0xef, 3, 0x0c), (0xef, 3, 0x22), (0xef, 3, 0x99), (0xef, 2, 0),
+                                               (0xe5, 0, 0), (0xe0, 0, 0), (0x25, 0, 1), (0xa1, 0, 0)]):
+        cde += ahci_cmd(1, slot, h2d(cmd, count=count, feat=feat), [(AHCI_DATA, 512, 0)]) + ahci_restart(1)
+    cde += atapi_pkt(1, 0, [0x1b, 0, 0, 0, 2], 0) + atapi_pkt(1, 1, [0x25], 8) + ahci_restart(1)
+    cde += atapi_pkt(1, 2, [0x43], 8) + ahci_restart(1) + atapi_pkt(1, 3, [0x51], 8) + ahci_restart(1)
+    cde += atapi_pkt(1, 4, [0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8], 8)
+    write("ahci", "atapi_errors", cde)
+    snap = (dev(4, b"\x01") + hba + ahci_port_start(0) + ahci_port_start(1) + ahci_cmd(0, 0, h2d(0xe5)) +
+            abar_w(0x08, 1) + ahci_ack(0) + atapi_pkt(1, 0, [0x1b, 0, 0, 0, 2], 0) + dev(2) + dev(3, b"\x18\x00\x04") +
+            dev(3, b"\x20\x01") + dev(1, b"\x41\x48\x43\x49") + dev(0) + abar_r(px(0, 0x18)) + dev(4, b"\x00") +
+            ahci_port_start(0) + ahci_cmd(0, 0, h2d(0x25, lba=200, count=1), [(AHCI_DATA, 512, 0)]) + dev(2))
+    write("ahci", "snapshot_msi", snap)
+    # What guests/ahciread.c does (the integration test's guest traffic).
+    guest = (abar_r(0x10) + abar_r(0x00) + abar_w(0x04, 0x80000000) + abar_r(0x0c) + abar_r(px(0, 0x28)) +
+             ahci_port_start(0) + abar_r(px(0, 0x24)) + ahci_cmd(0, 0, h2d(0xec), [(AHCI_DATA, 512, 0)]) + ahci_ack(0) +
+             ahci_cmd(0, 0, h2d(0x25, count=8), [(AHCI_DATA, 4096, 0)]) + ahci_ack(0) +
+             ahci_cmd(0, 3, h2d(0x60, count=3 << 3, feat=8), [(AHCI_DATA, 4096, 0)], sact=True) + ahci_ack(0) +
+             ahci_cmd(0, 0, h2d(0x35, lba=100, count=1), [(AHCI_DATA, 512, 0)]) + ahci_ack(0) +
+             ahci_cmd(0, 0, h2d(0xea)) + ahci_ack(0) + ahci_cmd(0, 0, h2d(0x25, lba=128, count=1), [(AHCI_DATA, 512, 0)]) +
+             ahci_ack(0) + ahci_port_start(0) + ahci_cmd(0, 0, h2d(0x25, lba=127, count=1), [(AHCI_DATA, 512, 0)]) +
+             abar_r(px(1, 0x28)) + ahci_port_start(1) + abar_r(px(1, 0x24)) +
+             ahci_cmd(1, 0, h2d(0xa1), [(AHCI_DATA, 512, 0)]) + ahci_ack(1) + atapi_pkt(1, 0, [0], 0) + atapi_pkt(1, 0, [0x25], 8) +
+             atapi_pkt(1, 0, [0x28, 0, 0, 0, 0, 16, 0, 0, 2], 4096))
+    write("ahci", "ahciread_guest", guest)
+
+
 def main():
     uart_seeds()
     iobus_seeds()
@@ -576,6 +771,7 @@ def main():
     pci_seeds()
     fw_cfg_seeds()
     rtc_seeds()
+    ahci_seeds()
     return 0
 
 
