@@ -178,7 +178,7 @@ static void hba_reset(struct ahci *a, bool keep_addresses)
 
 /* ---- PRDT ---- */
 
-int ahci_prdt_walk(struct ahci_cmd *c, uint64_t len, bool strict, ahci_piece_fn fn, void *ctx)
+int ahci_prdt_walk(struct ahci_cmd *c, uint64_t len, bool strict, bool to_guest, ahci_piece_fn fn, void *ctx)
 {
 	const struct gmem *m = c->p->hba->mem;
 	uint64_t pos = 0;
@@ -201,6 +201,10 @@ int ahci_prdt_walk(struct ahci_cmd *c, uint64_t len, bool strict, ahci_piece_fn 
 		int rc = fn(ctx, host, (size_t)n, pos);
 		if (rc < 0)
 			return rc;
+		if (to_guest) /* door 2 for a recorder: the bytes went through a mapped pointer */
+			gmem_note_write(m, dba, n);
+		else
+			gmem_note_read(m, dba, n);
 		pos += n;
 		c->xfer += (uint32_t)n;
 		if (prd[3] & PRD_I)
@@ -227,12 +231,12 @@ static int piece_from_guest(void *ctx, uint8_t *host, size_t n, uint64_t pos)
 
 int ahci_data_in(struct ahci_cmd *c, const void *buf, size_t len)
 {
-	return ahci_prdt_walk(c, len, false, piece_to_guest, (void *)buf);
+	return ahci_prdt_walk(c, len, false, true, piece_to_guest, (void *)buf);
 }
 
 int ahci_data_out(struct ahci_cmd *c, void *buf, size_t len)
 {
-	return ahci_prdt_walk(c, len, true, piece_from_guest, buf);
+	return ahci_prdt_walk(c, len, true, false, piece_from_guest, buf);
 }
 
 struct disk_io {
@@ -255,7 +259,7 @@ static int piece_disk_write(void *ctx, uint8_t *host, size_t n, uint64_t pos)
 int ahci_disk_io(struct ahci_cmd *c, bool write, uint64_t off, uint64_t len)
 {
 	struct disk_io d = { c->p->be, off };
-	return ahci_prdt_walk(c, len, true, write ? piece_disk_write : piece_disk_read, &d);
+	return ahci_prdt_walk(c, len, true, !write, write ? piece_disk_write : piece_disk_read, &d);
 }
 
 /* ---- command execution ---- */

@@ -110,9 +110,10 @@ struct ahci_cmd {
 /* PRDT transfers. piece: one guest range of n bytes at host, at byte pos of the transfer. */
 typedef int (*ahci_piece_fn)(void *ctx, uint8_t *host, size_t n, uint64_t pos);
 /* Walks the first len bytes the PRDT describes. strict: the PRDT must hold len bytes (else
- * -EFAULT); otherwise it stops where the PRDT ends. 0 or a negative errno; -EFAULT (a bad PRD
- * or guest range) also sets c->fault. Adds what it moved to c->xfer. */
-int ahci_prdt_walk(struct ahci_cmd *c, uint64_t len, bool strict, ahci_piece_fn fn, void *ctx);
+ * -EFAULT); otherwise it stops where the PRDT ends. to_guest: fn writes guest memory (else it
+ * reads it), for gmem_note_write/read. 0 or a negative errno; -EFAULT (a bad PRD or guest range)
+ * also sets c->fault. Adds what it moved to c->xfer. */
+int ahci_prdt_walk(struct ahci_cmd *c, uint64_t len, bool strict, bool to_guest, ahci_piece_fn fn, void *ctx);
 /* Emulated data to the guest: as much of buf as the PRDT holds (the rest is dropped, as a device
  * answers no more than the host asked for). From the guest: exactly len bytes or -EFAULT. */
 int ahci_data_in(struct ahci_cmd *c, const void *buf, size_t len);

@@ -67,6 +67,23 @@ done
 secs=$(echo "$(date +%s.%N) - $start" | bc)
 pass "$RUNS replays: the same checksum, $recorded matched each time ($secs s)"
 
+# --- AHCI: a disk and a CD recorded, replayed with both images gone ---------------------------
+head -c 2M /dev/urandom >$TMP/a.img
+python3 - $TMP/a.iso <<'PY'
+import os, sys
+b = bytearray(os.urandom(2048 * 40)); b[16 * 2048:16 * 2048 + 6] = b"\x01CD001"
+open(sys.argv[1], "wb").write(b)
+PY
+status=0
+timeout 60 "$DHYVE" -m 64M -s 0:0,hostbridge -s 4,ahci,hd:$TMP/a.img,cd:$TMP/a.iso -s 31,lpc -l com1,stdio \
+	-o kernel=$GUESTS/ahciread.elf -o record=$TMP/ah ah </dev/null >$TMP/ah.rec.out 2>$TMP/ah.rec.err || status=$?
+[ "$status" = 1 ] || fail "recording ahciread: status $status: $(cat $TMP/ah.rec.err)"
+rm $TMP/a.img $TMP/a.iso
+replay ah $TMP/ah
+[ "$status" = 1 ] || fail "AHCI replay: status $status: $(tail -3 $TMP/ah.err)"
+cmp -s $TMP/ah.rec.out $TMP/ah.out || fail "AHCI replay printed otherwise: $(diff $TMP/ah.rec.out $TMP/ah.out)"
+pass "AHCI disk and CD: $(counts $TMP/ah.rec.err), replayed without the images to the same output"
+
 # --- damage -------------------------------------------------------------------------------------
 cp -r $TMP/rt $TMP/bad
 size=$(stat -c %s $TMP/rt/log.rlog)
