@@ -59,7 +59,7 @@ struct recorder {
 /* The guest-debug state the recorder needs: IF-stepping and the panic_at breakpoint. */
 static int set_debug(struct recorder *r, struct vcpu *vcpu)
 {
-	return vcpu_replay_debug(vcpu, r->ifstep[vcpu_index(vcpu)], r->panic_at);
+	return vcpu_replay_debug(vcpu, r->ifstep[vcpu_index(vcpu)], r->panic_at, false);
 }
 
 /* Only the owner runs, so every event is the owner's. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/bytes.h"
+#include "base/pagewalk.h"
 #include "replay/exit_fp.h"
 #include "replay/replayer_impl.h"
 #include "replay/rlog_dump.h"
@@ -114,11 +115,16 @@ int replay_apply_until(struct replayer *r, struct vcpu *vcpu, unsigned stop_type
 			break;
 		case RLOG_DMA_READ: check_dma_read(r, vcpu, &ev); break;
 		case RLOG_IRQ:
-			r->raised |= get_le(ev.data + 4, 4) != 0;
+			if (get_le(ev.data + 4, 4)) {
+				r->raised = r->deliver_pending = true;
+				r->deliver_msi = false;
+				r->deliver_gsi = (unsigned)get_le(ev.data, 4);
+			}
 			vm_irq_line(r->cfg.vm, (unsigned)get_le(ev.data, 4), get_le(ev.data + 4, 4) != 0);
 			break;
 		case RLOG_MSI:
-			r->raised = true;
+			r->raised = r->deliver_pending = r->deliver_msi = true;
+			r->deliver_vector = (uint8_t)get_le(ev.data + 8, 1); /* MSI data bits 7:0 */
 			vm_signal_msi(r->cfg.vm, get_le(ev.data, 8), (uint32_t)get_le(ev.data + 8, 4));
 			break;
 		default: break; /* config, time, input, notes: for people and fuzzers, not for the guest */
@@ -203,9 +209,50 @@ static void track_count(struct replayer *r, const struct rlog_exit *now, const s
 void replay_update_debug(struct replayer *r, struct vcpu *vcpu)
 {
 	bool step = r->ifstep || r->mode == AP_STEP_OVER;
-	uint64_t bp = r->mode == AP_BREAK ? r->target.rip : 0;
-	if (vcpu_replay_debug(vcpu, step, bp) < 0)
+	uint64_t bp = r->handoff ? r->handoff : r->mode == AP_BREAK ? r->target.rip : 0;
+	if (vcpu_replay_debug(vcpu, step, bp, r->handoff != 0) < 0)
 		replay_diverged(r, vcpu, "cannot set the replay breakpoint or single-step");
+}
+
+/* The handler the guest's IDT names for vector (flat code segment, as guests run). */
+static int idt_handler(struct replayer *r, struct vcpu *vcpu, uint8_t vector, uint64_t *addr)
+{
+	struct kvm_sregs sr;
+	struct paging_regs pr;
+	enum vcpu_mode mode;
+	if (vcpu_get_sregs(vcpu, &sr) < 0 || vcpu_get_paging(vcpu, &pr, &mode) < 0)
+		return -EIO;
+	bool lma = pr.efer & (1ull << 10);
+	unsigned size = lma ? 16 : 8;
+	uint8_t g[16];
+	if ((uint64_t)vector * size + size - 1 > sr.idt.limit ||
+	    pagewalk_read(vm_gmem(r->cfg.vm), &pr, sr.idt.base + (uint64_t)vector * size, g, size) != size)
+		return -EFAULT;
+	*addr = get_le(g, 2) | get_le(g + 6, 2) << 16 | (lma ? get_le(g + 8, 4) << 32 : 0);
+	return 0;
+}
+
+/* A debugger single-steps (holding interrupts back) where the recording delivered one: this KVM
+ * would push TF into the interrupt frame if the step let it in, and holding it back puts it
+ * elsewhere. So the debugger's step is set aside, the guest runs into the handler (a breakpoint
+ * there, DR3), and the debugger sees its step end on the handler's first instruction, as a step
+ * on hardware would. */
+static void handoff_if_stepping(struct replayer *r, struct vcpu *vcpu)
+{
+	struct kvm_regs regs;
+	uint8_t vector = r->deliver_vector;
+	uint64_t handler;
+	if (!r->deliver_pending || r->ifstep) /* IF-stepping: the interrupt waits for IF, so does this */
+		return;
+	r->deliver_pending = false; /* taken at the next entry, whatever happens here */
+	if (!(vcpu_guest_debug_control(vcpu) & KVM_GUESTDBG_SINGLESTEP) || vcpu_get_regs(vcpu, &regs) < 0 ||
+	    !(regs.rflags & RFLAGS_IF))
+		return;
+	if ((!r->deliver_msi && vm_irq_vector(r->cfg.vm, r->deliver_gsi, &vector) < 0) ||
+	    idt_handler(r, vcpu, vector, &handler) < 0 || !handler)
+		return; /* masked, or no handler to stop at: nothing will be taken */
+	r->handoff = handler;
+	replay_update_debug(r, vcpu);
 }
 
 /* As the recorder does (recorder.c, start_ifstep): an interrupt raised while IF is clear is
@@ -228,8 +275,8 @@ static void approach_if_next(struct replayer *r, struct vcpu *vcpu)
 {
 	struct rlog_event ev;
 	struct errmsg e = { "" };
-	if (rlog_peek(r->log, &ev, &e) != 1 || ev.type != RLOG_ASYNC)
-		return;
+	if (r->handoff || rlog_peek(r->log, &ev, &e) != 1 || ev.type != RLOG_ASYNC)
+		return; /* (after a handoff, when the guest stands in the handler) */
 	if (ev.vcpu != vcpu_index(vcpu)) {
 		replay_diverged(r, vcpu, "vCPU %u runs where the recording has vCPU %u", vcpu_index(vcpu), ev.vcpu);
 		return;
@@ -268,6 +315,7 @@ enum vmexit_action replay_after_exit(struct replayer *r, struct vcpu *vcpu, enum
 		return VMEXIT_STOP;
 	}
 	start_ifstep(r, vcpu);
+	handoff_if_stepping(r, vcpu);
 	if (t == RLOG_ASYNC && !r->diverged && !r->ifstep) /* during IF-stepping, async points wait */
 		approach_if_next(r, vcpu);
 	if (r->diverged)
@@ -340,6 +388,7 @@ static enum vmexit_action ifstep_done(struct replayer *r, struct vcpu *vcpu, str
 	replay_update_debug(r, vcpu);
 	if (regs->rflags & RFLAGS_IF)
 		vcpu_recheck_interrupts(vcpu); /* as the recorder does */
+	handoff_if_stepping(r, vcpu);
 	approach_if_next(r, vcpu);
 	return VMEXIT_RESUME;
 }
@@ -350,6 +399,15 @@ static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *
 {
 	struct replay_wrapped *w = opaque;
 	struct replayer *r = w->r;
+	if (r->handoff && (ex->addr & DR6_B3) && ex->rip == r->handoff) {
+		r->handoff = 0;
+		replay_update_debug(r, vcpu);
+		vcpu_run_page(vcpu)->debug.arch.dr6 = DR6_BS; /* what the debugger reads: its step ended */
+		ex->addr = DR6_BS;
+		enum vmexit_action act = call(w, vcpu, ex);
+		approach_if_next(r, vcpu);
+		return act;
+	}
 	bool approach = r->approaching && ((r->mode == AP_BREAK && (ex->addr & DR6_B3)) ||
 					   (r->mode == AP_STEP_OVER && (ex->addr & DR6_BS)));
 	bool ifstep = r->ifstep && (ex->addr & DR6_BS);

@@ -39,6 +39,12 @@ struct replayer {
 	uint64_t drifts, max_drift;
 
 	bool raised;               /* a line went up (or an MSI) among the events just applied */
+	/* The interrupt last raised, until it is known to be taken: replay hands it to a debugger
+	 * that single-steps by running the guest to its handler (replayer.c, handoff). */
+	bool deliver_pending, deliver_msi;
+	unsigned deliver_gsi;
+	uint8_t deliver_vector;
+	uint64_t handoff;          /* the handler's address while handing over, else 0 */
 	bool ifstep;               /* single-stepping until the guest can take that interrupt */
 	unsigned ifstep_left;      /* steps before giving up, as the recorder does (IFSTEP_MAX) */
 

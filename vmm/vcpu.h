@@ -56,9 +56,10 @@ int vcpu_set_guest_debug(struct vcpu *vcpu, uint32_t control, const uint64_t db[
 /* What the debugger last set (KVM_GUESTDBG_* bits). */
 uint32_t vcpu_guest_debug_control(const struct vcpu *vcpu);
 /* Replay approaching a point between exits: single-steps, and/or an execute breakpoint at linear
- * address bp in DR3 (0 = none), on top of whatever the debugger set; (false, 0) gives the
- * debugger its setting alone back. From the vCPU's thread or while paused. */
-int vcpu_replay_debug(struct vcpu *vcpu, bool step, uint64_t bp);
+ * address bp in DR3 (0 = none), on top of whatever the debugger set; hide_debugger_step turns
+ * the debugger's own single-step (and its interrupt blocking) off meanwhile. (false, 0, false)
+ * gives the debugger its setting alone back. From the vCPU's thread or while paused. */
+int vcpu_replay_debug(struct vcpu *vcpu, bool step, uint64_t bp, bool hide_debugger_step);
 /* Makes KVM look for a pending interrupt at the next entry (writing the events back raises its
  * KVM_REQ_EVENT): this KVM otherwise notices one raised under IF=0 only at some later event. */
 int vcpu_recheck_interrupts(struct vcpu *vcpu);

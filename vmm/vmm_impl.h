@@ -29,6 +29,7 @@ struct vcpu {
 	bool slice_timer_made;
 	bool dbg_extra_step;      /* replay's own stepping and breakpoint, on top of the debugger's */
 	uint64_t dbg_extra_bp;    /* linear address in DR3, 0 = none */
+	bool dbg_hide_step;       /* the debugger's single-step is off for now (replay hands over an interrupt) */
 	bool running;             /* atomic: the thread may be inside KVM_RUN and can be signalled */
 	bool held;                /* under vm->lock: parked even when the VM is not paused */
 	bool parked;              /* under vm->lock (atomic reads): waiting in park_while_paused */

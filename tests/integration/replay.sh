@@ -181,6 +181,19 @@ for ((i = 1; i <= 3; i++)); do
 done
 pass "gdb on 3 replays: breakpoint before the panic with identical registers ($(tr '\n' ' ' <$TMP/regs1 | tr -s ' '))"
 
+# A software watchpoint steps the guest across points where the recording delivered interrupts:
+# the replay hands each interrupt over (the step ends in the handler) and still reaches the end.
+port=$(free_port)
+timeout 120 "$DHYVE" -o replay=$TMP/rt -G w$port rt </dev/null >$TMP/g.out 2>$TMP/g.err &
+PIDS+=($!)
+wait_for_text $TMP/g.err "gdb stub listening on 127.0.0.1:$port"
+run_gdb $TMP/rt/kernel $TMP/gdbw "watch *(unsigned *)&ticks" "continue" "continue" "continue" "delete" "continue"
+wait
+grep -q "New value = 3" $TMP/gdbw || fail "watchpoint on ticks did not trigger 3 times: $(cat $TMP/gdbw)"
+[ "$(cat $TMP/g.out)" = "$line" ] || fail "replay with a watchpoint printed '$(cat $TMP/g.out)', recorded '$line': $(grep -v "^ \|^Code\|^=>" $TMP/g.err | tail -3) gdb: $(tail -3 $TMP/gdbw)"
+expect_grep "replay reached the recorded end: $recorded matched" $TMP/g.err
+pass "a watchpoint stepping across delivered interrupts: ticks 0->1->2->3 seen, the replay still reaches the recorded end"
+
 # A developer who changes the guest during a replay makes it diverge: the replay names the exit,
 # shows expected and actual, and stops in gdb there (SIGTRAP); the VM then ends with status 4.
 port=$(free_port)
