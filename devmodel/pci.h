@@ -155,6 +155,7 @@ struct pci_func {
 	uint8_t cap_last;                /* offset of the last capability, 0 when none */
 	unsigned cap_free;               /* where the next capability goes */
 	uint8_t msi_cap;                 /* offset of the MSI capability, 0 when none */
+	uint8_t msix_cap;                /* offset of the MSI-X capability (pci_msix.h), 0 when none */
 	bool intx_asserted;              /* the level the device asked for */
 	bool intx_driven;                /* what the bus counts into the GSI (asserted and not masked) */
 };
@@ -209,11 +210,12 @@ int pci_add_msi(struct pci_func *f, unsigned nvectors, bool addr64, struct errms
 uint32_t pci_cfg_get(const struct pci_func *f, unsigned reg, unsigned size); /* reg < 256 */
 void pci_cfg_put(struct pci_func *f, unsigned reg, unsigned size, uint32_t val); /* no masks */
 uint64_t pci_bar_addr(const struct pci_func *f, unsigned idx);
-/* The device's INTx level. The line follows it unless INTX_DISABLE is set or MSI is enabled;
+/* The device's INTx level. The line follows it unless INTX_DISABLE is set or MSI(-X) is enabled;
  * the status register's interrupt bit always shows it. No pin: ignored. */
 void pci_intx_set(struct pci_func *f, bool level);
 unsigned pci_intx_gsi(unsigned slot, unsigned pin);
 bool pci_msi_enabled(const struct pci_func *f);
+bool pci_msix_enabled(const struct pci_func *f); /* pci_msix.h has the rest of MSI-X */
 /* Sends vector (< the vectors software enabled) through the msi sink: 0, or -EAGAIN when MSI
  * is off, bus mastering is off (a function may not write memory then) or vector is too big. */
 int pci_msi_send(struct pci_func *f, unsigned vector);

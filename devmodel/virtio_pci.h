@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "devmodel/pci.h"
+#include "devmodel/pci_msix.h"
 #include "devmodel/virtqueue.h"
 
 #define VIRTIO_PCI_VENDOR   0x1af4
@@ -39,6 +40,13 @@
 #define VIRTIO_PCI_NOTIFY_MULT 4 /* queue q is notified at NOTIFY_OFF + 4 * q */
 
 #define VIRTIO_MAX_QUEUES 8
+
+/* MSI-X: one vector per queue plus one for configuration changes, in a BAR of their own. */
+#define VIRTIO_PCI_MSIX_BAR      1
+#define VIRTIO_PCI_MSIX_BAR_SIZE 0x1000
+#define VIRTIO_PCI_MSIX_TABLE    0x000
+#define VIRTIO_PCI_MSIX_PBA      0x800
+#define VIRTIO_MSI_NO_VECTOR     0xffff
 
 /* Capability types (4.1.4). */
 #define VIRTIO_PCI_CAP_COMMON_CFG 1
@@ -83,9 +91,12 @@ struct virtio_pci {
 	uint8_t config_generation;
 	uint8_t isr;
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];
+	struct pci_msix msix; /* table and pending bits: under the bus lock, not vp->lock */
 };
 
-/* Puts a virtio function at slot:fn: IDs, the BAR, the four capabilities, INTA. host_features
+/* Puts a virtio function at slot:fn: IDs, the BARs, the four capabilities, MSI-X with nqueues + 1
+ * vectors, INTA. With MSI-X enabled a queue or configuration interrupt goes to the vector the
+ * driver assigned (none: no interrupt) and INTx and the ISR stay quiet (4.1.5). host_features
  * is the device's feature set; the transport adds VERSION_1 and INDIRECT_DESC. It takes dev in
  * every case: ops->destroy frees it when the function goes away or this call fails. */
 int virtio_pci_add(struct pci_bus *bus, unsigned slot, unsigned fn, const struct virtio_dev_ops *ops, void *dev,

@@ -1,6 +1,7 @@
 /* vblkread.elf: reads the first 64 sectors of the first virtio-blk disk through virtio_guest and
  * prints their FNV-1a checksum; writes a pattern to sectors 64-71, flushes, reads it back and
- * compares; asks for the disk's ID and for a sector past the end; powers off (status 1). */
+ * compares; asks for the disk's ID and for a sector past the end; switches to MSI-X and checks that
+ * a completion on a masked vector is pending until unmasked; powers off (status 1). */
 #include "guest.h"
 #include "virtio_guest.h"
 
@@ -124,6 +125,25 @@ void kmain(void)
 
 	serial_puts("vblkread: read past the end status ");
 	serial_putu(request(T_IN, capacity, buf, SECTOR, true));
+	serial_putc('\n');
+	/* MSI-X with interrupts off: the masked vector's pending bit is the completion's trace. */
+	unsigned isr_intx = vg_isr(&disk); /* INTx mode set the queue bit; reading clears it */
+	if (vg_msix_enable(&disk, 0x40) < 0)
+		finish("MSI-X setup failed");
+	vg_msix_mask(&disk, 1, true);
+	unsigned ms = request(T_IN, 0, buf, SECTOR, true);
+	bool masked_pending = vg_msix_pending(&disk, 1);
+	vg_msix_mask(&disk, 1, false);
+	serial_puts("vblkread: intx isr ");
+	serial_putu(isr_intx);
+	serial_puts(" msix read status ");
+	serial_putu(ms);
+	serial_puts(" pending while masked ");
+	serial_putu(masked_pending);
+	serial_puts(" after unmask ");
+	serial_putu(vg_msix_pending(&disk, 1));
+	serial_puts(" isr ");
+	serial_putu(vg_isr(&disk));
 	serial_putc('\n');
 	serial_puts("vblkread: device status ");
 	serial_putu(vg_status(&disk));
