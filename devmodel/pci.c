@@ -210,6 +210,17 @@ void pci_remove(struct pci_func *f)
 	free_func(f);
 }
 
+void pci_bus_poll_input(struct pci_bus *bus)
+{
+	/* Functions are added before the VM runs and removed after it stops, so the table is
+	 * stable here; the hooks take their own locks (the bus lock would invert their order). */
+	for (unsigned i = 0; i < PCI_DEVFNS; i++) {
+		struct pci_func *f = bus->func[i];
+		if (f && f->ops->poll_input)
+			f->ops->poll_input(f);
+	}
+}
+
 struct pci_func *pci_find(struct pci_bus *bus, unsigned slot, unsigned fn)
 {
 	if (slot >= PCI_SLOTS || fn >= PCI_FUNCS)

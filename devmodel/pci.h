@@ -106,6 +106,12 @@ struct pci_bus_config {
 	 * access reads all-ones and writes vanish. */
 	iobus_access_fn reset_port;
 	void *reset_ctx;
+	/* Door 5: a device whose back-end received host input (a packet) calls this from the
+	 * back-end's thread; the VM then kicks a vCPU, which calls pci_bus_poll_input at that exit.
+	 * NULL: nobody polls (tests call pci_bus_poll_input themselves). */
+	void (*input_notify)(void *ctx);
+	void *input_ctx;
+	const char *vm_name; /* for what devices derive from it (a stable MAC); may be NULL */
 };
 
 enum pci_bar_type {
@@ -137,6 +143,9 @@ struct pci_func_ops {
 	 * 1, 2, 4 or 8. Called without the bus lock. Return as an iobus_access_fn does. */
 	int (*bar_access)(struct pci_func *f, unsigned bar, uint64_t off, unsigned size, bool is_write,
 			  uint64_t *val);
+	/* Takes queued host input into the device (door 5): on a vCPU thread, at an exit, without
+	 * the bus lock. */
+	void (*poll_input)(struct pci_func *f);
 	void (*reset)(struct pci_func *f);   /* device state back to power-on (config is the bus's) */
 	void (*destroy)(struct pci_func *f); /* frees priv */
 };
@@ -176,6 +185,8 @@ void pci_bus_destroy(struct pci_bus *bus); /* destroys every function too */
  * each device's reset hook. BARs return to where the bus first put them. */
 void pci_bus_reset(struct pci_bus *bus);
 const struct pci_bus_config *pci_bus_config(const struct pci_bus *bus);
+/* Every function's poll_input hook: what a vCPU does at a kick exit (door 5). */
+void pci_bus_poll_input(struct pci_bus *bus);
 
 /* Puts a function at slot:fn (bus 0). -EEXIST with "slot 3:0 is already used by lpc" when
  * taken, -EINVAL for a slot > 31 or fn > 7. The function starts with all-zero IDs, no BARs,

@@ -71,6 +71,30 @@ void virtio_pci_push(struct virtio_pci *vp, unsigned q, uint16_t head, uint32_t 
 		raise_isr(vp, VIRTIO_ISR_QUEUE, vq->msix_vector);
 }
 
+void virtio_pci_push_n(struct virtio_pci *vp, unsigned q, const uint16_t *heads, const uint32_t *written,
+		       unsigned n)
+{
+	struct virtqueue *vq = &vp->vq[q];
+	if (n == 0)
+		return;
+	if (vq_push_n(vq, vp->mem, heads, written, n) < 0) {
+		virtio_pci_set_needs_reset(vp);
+		return;
+	}
+	if (vq_wants_interrupt(vq, vp->mem))
+		raise_isr(vp, VIRTIO_ISR_QUEUE, vq->msix_vector);
+}
+
+void virtio_pci_unpop(struct virtio_pci *vp, unsigned q, unsigned n)
+{
+	vp->vq[q].last_avail = (uint16_t)(vp->vq[q].last_avail - n);
+}
+
+bool virtio_pci_ready(const struct virtio_pci *vp)
+{
+	return (vp->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK;
+}
+
 static void transport_reset(struct virtio_pci *vp)
 {
 	vp->driver_features = 0;
@@ -275,6 +299,15 @@ static void func_reset(struct pci_func *f)
 	pci_msix_reset(&vp->msix); /* the table is the function's, not the virtio device's: only here */
 }
 
+static void func_poll_input(struct pci_func *f)
+{
+	struct virtio_pci *vp = f->priv;
+	pthread_mutex_lock(&vp->lock);
+	if (vp->ops->poll_input)
+		vp->ops->poll_input(vp->dev, vp);
+	pthread_mutex_unlock(&vp->lock);
+}
+
 static bool func_cfg_write(struct pci_func *f, unsigned reg, unsigned size, uint32_t val)
 {
 	struct virtio_pci *vp = f->priv;
@@ -294,6 +327,7 @@ static const struct pci_func_ops virtio_func_ops = {
 	.name = "virtio",
 	.cfg_write = func_cfg_write,
 	.bar_access = bar_access,
+	.poll_input = func_poll_input,
 	.reset = func_reset,
 	.destroy = func_destroy,
 };

@@ -70,6 +70,9 @@ struct virtio_dev_ops {
 	/* The driver notified queue q; the device pops chains with virtio_pci_pop and completes
 	 * them with virtio_pci_push. Called with the transport lock held. */
 	void (*queue_notify)(void *dev, struct virtio_pci *vp, unsigned q);
+	/* Host input (door 5): called on a vCPU thread at an exit, with the transport lock held,
+	 * after the back-end asked for it through the bus's input_notify. NULL: none. */
+	void (*poll_input)(void *dev, struct virtio_pci *vp);
 	void (*reset)(void *dev);
 	void (*destroy)(void *dev);
 };
@@ -107,6 +110,14 @@ int virtio_pci_add(struct pci_bus *bus, unsigned slot, unsigned fn, const struct
 int virtio_pci_pop(struct virtio_pci *vp, unsigned q, struct vq_chain *c);
 /* Completes a chain and raises the queue interrupt unless the driver suppresses it. */
 void virtio_pci_push(struct virtio_pci *vp, unsigned q, uint16_t head, uint32_t written);
+/* Several chains at once, one used-index update and one interrupt (mergeable receive buffers). */
+void virtio_pci_push_n(struct virtio_pci *vp, unsigned q, const uint16_t *heads, const uint32_t *written,
+		       unsigned n);
+/* Gives back the last n chains popped from q and not pushed: the driver sees them as never taken
+ * (a receive that found too little buffer space waits for more). */
+void virtio_pci_unpop(struct virtio_pci *vp, unsigned q, unsigned n);
+/* Whether the driver finished setup and the device works (DRIVER_OK without NEEDS_RESET). */
+bool virtio_pci_ready(const struct virtio_pci *vp);
 /* A device error (2.1.2): NEEDS_RESET plus a configuration change interrupt. */
 void virtio_pci_set_needs_reset(struct virtio_pci *vp);
 bool virtio_pci_negotiated(const struct virtio_pci *vp, uint64_t feature);
