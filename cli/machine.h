@@ -40,6 +40,10 @@ struct machine {
 	pthread_t rtc_timer;
 	bool rtc_timer_running;
 	struct fw_cfg *fw_cfg;     /* ports 0x510-0x511, DMA at 0x514-0x51b */
+	/* PCI devices' back-end threads (virtio-net) kick input_vm; machine_destroy clears it under
+	 * input_lock before the VM goes, since those threads stop only with the bus. */
+	pthread_mutex_t input_lock;
+	struct vm *input_vm;
 };
 
 /* Creates the VM, its devices and loads the kernel; nothing runs yet. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "devmodel/virtio_blk.h"
+#include "devmodel/virtio_net.h"
 
 static const struct {
 	const char *name;
@@ -15,6 +16,7 @@ static const struct {
 	{ "amd_hostbridge", pci_amd_hostbridge_create },
 	{ "lpc", pci_lpc_create },
 	{ "virtio-blk", pci_virtio_blk_create },
+	{ "virtio-net", pci_virtio_net_create },
 };
 
 pci_device_create_fn pci_device_lookup(const char *emulation)

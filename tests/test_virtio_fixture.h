@@ -40,6 +40,7 @@ struct vf {
 	unsigned irq_changes;
 	struct vf_msi msi[VF_MAX_MSI];
 	unsigned nmsi;
+	unsigned input_notifies; /* door 5: a back-end asked for a poll */
 	uint32_t common, notify, isr, devcfg, notify_mult; /* BAR offsets from the capabilities */
 	unsigned msix_cap;
 	uint16_t next_desc[VIRTIO_MAX_QUEUES], avail_idx[VIRTIO_MAX_QUEUES];
@@ -62,6 +63,11 @@ static inline void vf_log_msi(void *ctx, uint64_t addr, uint32_t data)
 	v->nmsi++;
 }
 
+static inline void vf_log_input(void *ctx)
+{
+	((struct vf *)ctx)->input_notifies++;
+}
+
 /* The bus and ram only; the caller adds its device at VF_SLOT and calls vf_attach. */
 static inline struct vf *vf_create(void)
 {
@@ -70,7 +76,8 @@ static inline struct vf *vf_create(void)
 	gmem_init_flat(&v->mem, v->ram, VF_RAM);
 	struct errmsg e = { "" };
 	v->bus = pci_bus_create(&(struct pci_bus_config){ .irq = { vf_log_irq, v }, .msi = { vf_log_msi, v },
-							  .mem = &v->mem }, &e);
+							  .mem = &v->mem, .input_notify = vf_log_input, .input_ctx = v,
+							  .vm_name = "testvm" }, &e);
 	assert_non_null(v->bus);
 	return v;
 }
