@@ -29,8 +29,9 @@ static size_t gather(struct net *n)
 	size_t total = 0;
 	for (unsigned i = 0; i < n->chain.nseg; i++) {
 		const struct vq_seg *g = &n->chain.seg[i];
-		if (g->writable)
-			continue; /* nothing for the device to write on transmit: ignored */
+		/* Nothing for the device to write on transmit; an empty buffer maps to no memory at all. */
+		if (g->writable || !g->len)
+			continue;
 		if (g->len > VIRTIO_NET_HDR_LEN + NET_FRAME_MAX - total)
 			return SIZE_MAX;
 		memcpy(n->buf + total, g->host, g->len);
@@ -68,7 +69,7 @@ static size_t scatter(struct net *n, size_t off, size_t len, uint8_t *nb_at[2])
 	size_t done = 0;
 	for (unsigned i = 0; i < n->chain.nseg && done < len; i++) {
 		const struct vq_seg *g = &n->chain.seg[i];
-		if (!g->writable)
+		if (!g->writable || !g->len)
 			continue;
 		size_t k = g->len < len - done ? g->len : len - done;
 		for (unsigned b = 0; b < 2 && nb_at; b++)

@@ -450,7 +450,8 @@ int virtio_pci_load(struct virtio_pci *vp, const void *buf, size_t len)
 	memcpy(&s, buf, sizeof(s));
 	if (s.magic != VIRTIO_PCI_STATE_MAGIC || s.version != VIRTIO_PCI_STATE_VERSION || s.nqueues != vp->ops->nqueues)
 		return -EINVAL;
-	if (s.driver_features & ~vp->host_features)
+	/* A driver may write any feature bits; only FEATURES_OK says the device accepted them. */
+	if ((s.status & VIRTIO_STATUS_FEATURES_OK) && (s.driver_features & ~vp->host_features))
 		return -EINVAL;
 	if (s.config_msix_vector != VIRTIO_NO_VECTOR && s.config_msix_vector >= vp->msix.nvec)
 		return -EINVAL;

@@ -408,6 +408,51 @@ static void test_hostile_rx_descriptor(void **state)
 	assert_int_equal(net_backend_memory_sent(t->be), 1);
 }
 
+/* Found by fuzz/virtio_net (UBSan): an empty buffer in a chain (host pointer NULL) went to memcpy;
+ * here, that such chains still carry their frames whole. */
+static void test_zero_length_buffers(void **state)
+{
+	struct t *t = *state;
+	struct vf *v = t->v;
+	vf_driver_init(v, ALL_FEATURES, 2);
+	fill(v->ram + BUFAT(1), 40, 4);
+	struct vf_buf b[4] = { { BUFAT(0), HDR, false }, { 0, 0, false }, { BUFAT(1), 40, false }, { 0, 0, true } };
+	vf_submit(v, TXQ, b, 4);
+	size_t len;
+	const uint8_t *f = net_backend_memory_frame(t->be, 0, &len);
+	assert_non_null(f);
+	assert_int_equal(len, 40);
+	assert_memory_equal(f, v->ram + BUFAT(1), 40);
+	struct vf_buf r[2] = { { 0, 0, true }, { BUFAT(2), 2048, true } };
+	vf_submit(v, RXQ, r, 2);
+	inject(t, 50, 5);
+	pci_bus_poll_input(v->bus);
+	assert_int_equal(vf_used_idx(v, RXQ), 1);
+	assert_int_equal(v->ram[BUFAT(2) + HDR], 5);
+}
+
+/* Found by fuzz/virtio_net: a driver may write feature bits the device does not offer (it then
+ * refuses FEATURES_OK); a snapshot of that state must load again. */
+static void test_snapshot_with_refused_features(void **state)
+{
+	struct t *t = *state;
+	struct vf *v = t->v;
+	vf_bar_write(v, v->common + 20, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	vf_bar_write(v, v->common + 8, 4, 0);
+	vf_bar_write(v, v->common + 12, 4, 0x80000000u); /* bit 31: not offered */
+	vf_bar_write(v, v->common + 20, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	assert_false(vf_status(v) & VIRTIO_STATUS_FEATURES_OK);
+	size_t n = virtio_pci_save(t->vp, NULL, 0);
+	uint8_t *img = malloc(n);
+	assert_int_equal(virtio_pci_save(t->vp, img, n), n);
+	assert_int_equal(virtio_pci_load(t->vp, img, n), 0);
+	/* With FEATURES_OK claimed for those bits, the image is one no device could have made. */
+	t->vp->status |= VIRTIO_STATUS_FEATURES_OK;
+	assert_int_equal(virtio_pci_save(t->vp, img, n), n);
+	assert_int_equal(virtio_pci_load(t->vp, img, n), -EINVAL);
+	free(img);
+}
+
 static void test_hostile_tx_loop(void **state)
 {
 	struct t *t = *state;
@@ -440,6 +485,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_queue_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_rx_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_tx_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_length_buffers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_with_refused_features, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
