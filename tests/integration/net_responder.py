@@ -3,13 +3,16 @@
 answers ARP requests for 10.0.2.2 and ICMP echo requests to it, as a gateway would, and logs
 every frame it receives and sends (hex, one per line, "rx "/"tx " prefixed) to LOG.
 
-usage: net_responder.py PATH LOG GATEWAY_MAC
+usage: net_responder.py PATH LOG GATEWAY_MAC [DELAY_SECONDS]
+DELAY_SECONDS: wait that long before each answer (so the guest is asleep when it comes).
 """
 import socket
 import struct
 import sys
+import time
 
 path, log_path, gw_mac = sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3].replace(":", ""))
+delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
 GW_IP = bytes([10, 0, 2, 2])
 
 
@@ -52,6 +55,7 @@ with open(log_path, "w") as log:
         log.write("rx " + frame.hex() + "\n")
         reply = answer(frame)
         if reply:
+            time.sleep(delay)
             conn.send(reply)
             log.write("tx " + reply.hex() + "\n")
         log.flush()
