@@ -671,6 +671,14 @@ def virtio_blk_seeds():
     b += vr(VQ_MSIX + 0x800, 8) + ecam_write(VSLOT, 0x52, 0x8000, 2) + ecam_write(VSLOT, 0x04, 0x0002, 2)
     b += blk_req(6, 0, 0, 512, True, 3) + dev(4, b"\x01")
     write("virtio_blk", "ro_4k_msix_masks", b"\x07" + b)
+    # A disk whose last 4 KiB fail (4 KiB physical blocks): reads, writes, discard and flush there.
+    b = dev(1, b"\x01") + blk_req(0, 0, 30, 1024, True, 1) + blk_req(3, 1, 24, 4096, False, 2)
+    b += mem_write(BUF + 0x2000, struct.pack("<QII", 28, 4, 0)) + blk_req(6, 11, 0, 16, False, 3, BUF + 0x2000)
+    b += blk_req(9, 4, 0, 0, False, 4) + blk_req(12, 0, 0, 1024, True, 5)
+    write("virtio_blk", "media_errors", b"\x30" + b)
+    # The option parser of -s N,virtio-blk,PATH,... (on a path that does not exist).
+    b = dev(8, b"ro,nodelete,sectorsize=4096/8192") + dev(8, b"sectorsize=512/1000") + dev(8, b"bogus=1") + dev(8, b"")
+    write("virtio_blk", "conf_options", b"\x00" + b)
 
 
 def net_frame(n, seed=0):
@@ -707,6 +715,10 @@ def virtio_net_seeds():
     b += vr(VQ_COMMON + 20, 1) + dev(1) + vdesc(tx, 0, BUF, 12, 1, 1) + vdesc(tx, 1, BUF, 12, 1, 0)
     b += vavail(tx, 1, [0]) + vnotify(1) + dev(2) + dev(0) + dev(3, b"\x30\x00\x01\x00") + host(net_frame(10))
     write("virtio_net", "hostile", b)
+    # The option parser of -s N,virtio-net,null,... and MAC addresses as users write them.
+    b = dev(9, b"mac=02:00:de:ad:be:ef") + dev(9, b"") + dev(9, b"mac=01:00:5e:00:00:01") + dev(9, b"speed=10")
+    b += dev(10, b"02:aB:cd:EF:00:99") + dev(10, b"02-00-00-00-00-01") + dev(10, b"02:00:00:00:00") + dev(10, b"0x:00:00:00:00:01")
+    write("virtio_net", "conf_and_mac", b)
 
 
 def main():

@@ -4,9 +4,12 @@
  * operation; the transport's invariants (fuzz/virtio_fuzz.c), and here: every frame the back-end
  * got is a whole frame (never empty, never too long), and every host frame queued asked the VM
  * for a poll exactly once (door 5). */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "devmodel/pci_devices.h"
 #include "devmodel/virtio_net.h"
 #include "fuzz/fuzz_check.h"
 #include "fuzz/virtio_fuzz.h"
@@ -14,7 +17,11 @@
 /* virtio_net device actions (GOP_DEVICE sub-operations from VFZ_DEV_OWN). */
 enum {
 	DEV_BIG_FRAME = VFZ_DEV_OWN, /* a host frame of len:2 bytes (more than HOST_INPUT's 255) */
+	DEV_CONF,                    /* pci_create_device at 5:0 with conf "null," + payload, then removed */
+	DEV_PARSE_MAC,               /* virtio_net_parse_mac(payload) */
 };
+
+#define CONF_SLOT 5
 
 struct net_fuzz {
 	struct vfz z;
@@ -36,9 +43,53 @@ static void check_sent(struct net_fuzz *n)
 	n->sent_seen = sent;
 }
 
+/* The payload as a C string (up to its first NUL). */
+static void payload_string(char *out, size_t cap, const char *prefix, const uint8_t *buf, size_t len)
+{
+	size_t p = strlen(prefix), k = strnlen((const char *)buf, len);
+	if (k > cap - p - 1)
+		k = cap - p - 1;
+	memcpy(out, prefix, p);
+	memcpy(out + p, buf, k);
+	out[p + k] = 0;
+}
+
+/* Options as a user writes them; the back-end is always null (tap, slirp, unix would reach the host). */
+static void conf_action(struct vfz *z, const uint8_t *buf, size_t len)
+{
+	char conf[300];
+	payload_string(conf, sizeof(conf), "null,", buf, len);
+	struct errmsg e = { "" };
+	int rc = pci_create_device(z->bus, 0, CONF_SLOT, 0, "virtio-net", conf, &e);
+	struct pci_func *f = pci_find(z->bus, CONF_SLOT, 0);
+	FUZZ_CHECK((rc == 0) == (f != NULL), "conf '%s': rc %d, device %p", conf, rc, (void *)f);
+	FUZZ_CHECK(rc == 0 || (rc < 0 && e.text[0]), "conf '%s' refused without a message", conf);
+	if (f)
+		pci_remove(f);
+}
+
+/* An accepted MAC prints back as what was parsed: six hex pairs, ':' or '-' throughout, unicast. */
+static void parse_mac_action(const uint8_t *buf, size_t len)
+{
+	char s[64], back[18];
+	uint8_t mac[6];
+	payload_string(s, sizeof(s), "", buf, len);
+	if (virtio_net_parse_mac(s, mac) != 0)
+		return;
+	snprintf(back, sizeof(back), "%02x%c%02x%c%02x%c%02x%c%02x%c%02x", mac[0], s[2], mac[1], s[2], mac[2], s[2],
+		 mac[3], s[2], mac[4], s[2], mac[5]);
+	for (unsigned i = 0; i < 17; i++)
+		FUZZ_CHECK(tolower((unsigned char)s[i]) == back[i] && s[17] == 0, "'%s' parsed as %s", s, back);
+	FUZZ_CHECK(!(mac[0] & 1), "multicast %s accepted", s);
+}
+
 static void device_action(struct vfz *z, unsigned sub, const uint8_t *buf, size_t len)
 {
 	struct net_fuzz *n = (struct net_fuzz *)z;
+	if (sub == DEV_CONF)
+		conf_action(z, buf, len);
+	if (sub == DEV_PARSE_MAC)
+		parse_mac_action(buf, len);
 	if (sub == DEV_BIG_FRAME && len >= 2) {
 		size_t flen = ((size_t)buf[0] | (size_t)buf[1] << 8) % NET_FRAME_MAX + 1;
 		for (size_t i = 0; i < flen; i++)
