@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The far end of a virtio-net unix=PATH back-end for tests: listens on a SOCK_SEQPACKET socket,
 answers ARP requests for 10.0.2.2 and ICMP echo requests to it, as a gateway would, and logs
-every frame it receives and sends (hex, one per line, "rx "/"tx " prefixed) to LOG.
+every frame it receives and sends (hex, one per line, "rx "/"tx " prefixed) to LOG. With PATH
+"packet:IFACE" it does the same on a network interface (a tap) through an AF_PACKET socket.
 
 usage: net_responder.py PATH LOG GATEWAY_MAC [DELAY_SECONDS]
 DELAY_SECONDS: wait that long before each answer (so the guest is asleep when it comes).
@@ -42,16 +43,23 @@ def answer(f):
     return None
 
 
-srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-srv.bind(path)
-srv.listen(1)
-print("listening", flush=True)
-conn, _ = srv.accept()
+if path.startswith("packet:"):
+    conn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))  # ETH_P_ALL
+    conn.bind((path[7:], 0))
+    print("listening", flush=True)
+else:
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    srv.bind(path)
+    srv.listen(1)
+    print("listening", flush=True)
+    conn, _ = srv.accept()
 with open(log_path, "w") as log:
     while True:
-        frame = conn.recv(70000)
+        frame, addr = conn.recvfrom(70000)
         if not frame:
             break
+        if isinstance(addr, tuple) and addr[2] == socket.PACKET_OUTGOING:
+            continue  # our own replies, seen on the way out of the interface
         log.write("rx " + frame.hex() + "\n")
         reply = answer(frame)
         if reply:

@@ -79,6 +79,29 @@ if ! grep -q "built without libslirp" $err; then
 fi
 pass "MSI-X: transmit and receive interrupts reach the guest's IDT; a frame wakes a halted vCPU"
 
+# tap: a tap interface made for the test (root only: it is a host interface, without addresses, gone
+# at the end); the responder answers on it through an AF_PACKET socket.
+tap=dhyvet$$
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; then
+	echo "SKIPPED: tap (needs root, /dev/net/tun and ip)"
+elif ! ip tuntap add dev $tap mode tap 2>$TMP/ip.err || ! ip link set $tap up 2>>$TMP/ip.err; then
+	ip link del $tap 2>/dev/null
+	echo "SKIPPED: tap: cannot create $tap: $(cat $TMP/ip.err)"
+else
+	trap 'ip link del '$tap' 2>/dev/null; cleanup' EXIT
+	python3 "$HERE/net_responder.py" packet:$tap "$TMP/tap.log" 52:54:00:12:34:56 >"$TMP/tap.out" 2>&1 &
+	PIDS+=($!)
+	wait_for_text "$TMP/tap.out" listening 10
+	run_dhyve $out $err -m 64M -s 0,hostbridge -s 1:0,virtio-net,tap=$tap,mac=02:00:de:ad:be:ef -l com1,stdio \
+		-o kernel=$K vm0
+	expect_status 1 "vnetecho over tap"
+	expect_grep "rx $arp_req" $TMP/tap.log
+	expect_grep "vnetecho: arp reply: 10.0.2.2 is at 52:54:00:12:34:56" $out
+	expect_grep "vnetecho: icmp echo reply from 10.0.2.2 payload matches (len 1442 buffers 3" $out
+	ip link del $tap
+	pass "tap: the guest's frames reach a host tap interface and the answers come back"
+fi
+
 # null: the frames go nowhere and the guest gives up waiting.
 run_dhyve $out $err -m 64M -s 0,hostbridge -s 1:0,virtio-net,null -l com1,stdio -o kernel=$K vm0
 expect_status 1 "vnetecho over null"
