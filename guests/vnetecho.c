@@ -1,7 +1,8 @@
 /* vnetecho.elf: drives the first virtio-net device through virtio_guest with mergeable receive
  * buffers of 512 bytes: reads its MAC and link status, ARPs for 10.0.2.2 from 10.0.2.15 (slirp's
  * addresses), pings it with a 1400-byte payload, checks the echo, and prints what it received
- * (length, buffers, FNV-1a) so a test can compare; powers off (status 1). */
+ * (length, buffers, FNV-1a) so a test can compare; with "dhcp" on its command line it then asks
+ * for an address (DHCPDISCOVER) and prints the offer; powers off (status 1). */
 #include "guest.h"
 #include "virtio_guest.h"
 
@@ -226,6 +227,84 @@ static void ping(void)
 	finish("no ICMP echo reply among the frames received");
 }
 
+static bool cmdline_has(const char *word)
+{
+	const char *c = (const char *)0x9000; /* BOOT_CMDLINE_GPA: the loader puts it there */
+	for (; *c; c++) {
+		unsigned i = 0;
+		while (word[i] && c[i] == word[i])
+			i++;
+		if (!word[i])
+			return true;
+	}
+	return false;
+}
+
+/* DHCPDISCOVER from 0.0.0.0:68 to 255.255.255.255:67, broadcast reply asked for; waits for the
+ * DHCPOFFER and prints the address offered and the server. */
+static void dhcp(void)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	const uint32_t bootp_len = 300, udp_len = 8 + bootp_len, ip_len = 20 + udp_len;
+	for (uint32_t i = 0; i < 14 + ip_len; i++)
+		tx[i] = 0;
+	eth(tx, bcast, 0x0800);
+	uint8_t *ip = tx + 14, *udp = ip + 20, *b = udp + 8;
+	static const uint8_t ip_hdr[12] = { 0x45, 0, 0, 0, 0, 1, 0, 0, 64, 17, 0, 0 };
+	copy(ip, ip_hdr, 12);
+	ip[2] = (uint8_t)(ip_len >> 8);
+	ip[3] = (uint8_t)ip_len;
+	for (unsigned i = 16; i < 20; i++)
+		ip[i] = 0xff;
+	uint16_t s = ip_sum(ip, 20);
+	ip[10] = (uint8_t)(s >> 8);
+	ip[11] = (uint8_t)s;
+	udp[1] = 68;
+	udp[3] = 67;
+	udp[4] = (uint8_t)(udp_len >> 8);
+	udp[5] = (uint8_t)udp_len; /* checksum 0: none, as UDP over IPv4 allows */
+	static const uint8_t bootp_hdr[12] = { 1, 1, 6, 0, 0xd4, 0x1e, 0x00, 0x01, 0, 0, 0x80, 0 };
+	copy(b, bootp_hdr, 12);
+	copy(b + 28, mac, 6);
+	static const uint8_t opts[8] = { 0x63, 0x82, 0x53, 0x63, 53, 1, 1, 255 }; /* cookie, DISCOVER, end */
+	copy(b + 236, opts, 8);
+	send(14 + ip_len);
+	for (unsigned tries = 0; tries < 8; tries++) {
+		if (!receive())
+			finish("no DHCP offer");
+		const uint8_t *rip = frame + 14, *rudp = rip + 20, *rb = rudp + 8;
+		if (frame_len < 14 + 20 + 8 + 244 || frame[12] != 8 || frame[13] != 0 || rip[9] != 17 || rudp[3] != 68 ||
+		    rb[0] != 2 || rb[4] != 0xd4 || rb[5] != 0x1e)
+			continue;
+		/* Option 53 (message type) somewhere after the cookie: 2 is OFFER. */
+		unsigned type = 0;
+		for (uint32_t o = 240; o + 2 < frame_len - 42 && rb[o] != 255;)
+			if (rb[o] == 0) {
+				o++;
+			} else {
+				if (rb[o] == 53)
+					type = rb[o + 2];
+				o += 2u + rb[o + 1];
+			}
+		serial_puts("vnetecho: dhcp ");
+		serial_puts(type == 2 ? "offer " : "reply ");
+		for (unsigned i = 0; i < 4; i++) {
+			if (i)
+				serial_putc('.');
+			serial_putu(rb[16 + i]);
+		}
+		serial_puts(" from ");
+		for (unsigned i = 0; i < 4; i++) {
+			if (i)
+				serial_putc('.');
+			serial_putu(rip[12 + i]);
+		}
+		serial_putc('\n');
+		return;
+	}
+	finish("no DHCP offer among the frames received");
+}
+
 void kmain(void)
 {
 	if (vg_find(VG_VENDOR_VIRTIO, VG_DEVICE_NET, 0, &nic) < 0)
@@ -251,6 +330,8 @@ void kmain(void)
 	vg_kick(&nic, RXQ);
 	arp();
 	ping();
+	if (cmdline_has("dhcp"))
+		dhcp();
 	serial_puts("vnetecho: device status ");
 	serial_putu(vg_status(&nic));
 	serial_putc('\n');

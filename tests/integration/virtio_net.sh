@@ -52,15 +52,16 @@ expect_status 1 "vnetecho, default MAC"
 expect_grep "vnetecho: mac $want_mac link 1" $out
 pass "default MAC $want_mac from the VM name and slot"
 
-# slirp: libslirp's gateway answers ARP and ping, no privileges involved.
-run_dhyve $out $err -m 64M -s 0,hostbridge -s 1:0,virtio-net,slirp -l com1,stdio -o kernel=$K vm0
+# slirp: libslirp's gateway answers ARP, ping and DHCP, no privileges involved.
+run_dhyve $out $err -m 64M -s 0,hostbridge -s 1:0,virtio-net,slirp -l com1,stdio -o kernel=$K -o cmdline=dhcp vm0
 if grep -q "built without libslirp" $err; then
 	echo "SKIPPED: slirp (built without libslirp)"
 else
 	expect_status 1 "vnetecho over slirp"
 	expect_grep "vnetecho: arp reply: 10.0.2.2 is at 52:55:0a:00:02:02" $out
 	expect_grep "vnetecho: icmp echo reply from 10.0.2.2 payload matches (len 1442 buffers 3" $out
-	pass "slirp: ARP and a 1400-byte ping to the gateway, answered by libslirp"
+	expect_grep "vnetecho: dhcp offer 10.0.2.15 from 10.0.2.2" $out
+	pass "slirp: ARP, a 1400-byte ping to the gateway and a DHCP offer of 10.0.2.15, answered by libslirp"
 fi
 
 # Interrupts: guests/vnetirq.elf sleeps in hlt and is woken by MSI-X vectors through the LAPIC. The
