@@ -17,10 +17,10 @@
 #define DEFAULT_MEM (256ull << 20)
 
 /* Emulations this build implements, and the ones it knows by name but does not yet. */
-static const char *const known_emulations[] = { "hostbridge", "amd_hostbridge", "lpc", "virtio-blk",
+static const char *const known_emulations[] = { "hostbridge", "amd_hostbridge", "lpc", "virtio-blk", "virtio-net",
 						"ahci", "ahci-hd", "ahci-cd" };
 static const char *const future_emulations[] = {
-	"virtio-net", "virtio-rnd", "virtio-console", "virtio-9p", "virtio-scsi",
+	"virtio-rnd", "virtio-console", "virtio-9p", "virtio-scsi",
 	"nvme", "e1000", "uart", "xhci", "fbuf", "passthru",
 };
 
@@ -42,7 +42,8 @@ void options_usage(FILE *out)
 		"           record.copy_images=BOOL, record.panic_at=SYMBOL|ADDR)\n"
 		"       -P: accepted (PAUSE exits are handled by KVM)\n"
 		"       -s: PCI slot: [bus:]slot[:func],emulation[,conf] (hostbridge, lpc,\n"
-		"           virtio-blk,PATH[,ro][,nodelete][,sectorsize=N[/P]])\n"
+		"           virtio-blk,PATH[,ro][,nodelete][,sectorsize=N[/P]],\n"
+		"           virtio-net,tapN|tap=NAME|slirp|unix=PATH|null[,mac=xx:xx:xx:xx:xx:xx])\n"
 		"       -u: RTC keeps UTC\n"
 		"       -w: ignore accesses to unimplemented MSRs\n");
 }

@@ -7,6 +7,7 @@
 
 #include "devmodel/ahci.h"
 #include "devmodel/virtio_blk.h"
+#include "devmodel/virtio_net.h"
 
 static const struct {
 	const char *name;
@@ -19,6 +20,7 @@ static const struct {
 	{ "ahci", pci_ahci_create },
 	{ "ahci-hd", pci_ahci_hd_create },
 	{ "ahci-cd", pci_ahci_cd_create },
+	{ "virtio-net", pci_virtio_net_create },
 };
 
 pci_device_create_fn pci_device_lookup(const char *emulation)

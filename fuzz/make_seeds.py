@@ -757,6 +757,161 @@ def ahci_seeds():
              ahci_cmd(1, 0, h2d(0xa1), [(AHCI_DATA, 512, 0)]) + ahci_ack(1) + atapi_pkt(1, 0, [0], 0) + atapi_pkt(1, 0, [0x25], 8) +
              atapi_pkt(1, 0, [0x28, 0, 0, 0, 0, 16, 0, 0, 2], 4096))
     write("ahci", "ahciread_guest", guest)
+# ---- virtio_blk, virtio_net: a virtio function at 4:0 (mmio base 0xc0000000: BAR 4 at +0, the MSI-X
+# BAR 1 at +0x4000, ECAM at +0x20000000); rings of the setup action at 0x1000 + 0x3000 * q -----------
+
+VQ_COMMON, VQ_ISR, VQ_DEVCFG, VQ_NOTIFY, VQ_MSIX = 0x0000, 0x1000, 0x2000, 0x3000, 0x4000
+VSLOT = 4
+
+
+def vring(q):
+    return 0x1000 + 0x3000 * q
+
+
+def vw(off, value, size):
+    return op_access("mmio_write", off, size, value, width=2)
+
+
+def vr(off, size):
+    return op_access("mmio_read", off, size, width=2)
+
+
+def vnotify(q):
+    return bytes([KIND["notify"]]) + le(q, 2)
+
+
+def vdesc(ring, i, addr, length, flags=0, nxt=0):
+    return mem_write(ring + 16 * i, struct.pack("<QIHH", addr, length, flags, nxt))
+
+
+def vavail(ring, idx, heads, flags=0):
+    """The avail ring of the queue whose descriptors are at ring: flags, idx, then the new heads."""
+    start = (idx - len(heads)) % 65536
+    b = mem_write(ring + 0x1000, struct.pack("<HH", flags, idx))
+    for k, h in enumerate(heads):
+        b += mem_write(ring + 0x1000 + 4 + 2 * ((start + k) % 16), struct.pack("<H", h))
+    return b
+
+
+def linux_virtio_init(nqueues, features_lo, msix=True):
+    """What virtio_pci_modern does, by hand: config, status, features, MSI-X, queues, DRIVER_OK."""
+    b = ecam_write(VSLOT, 0x04, 0x0006, 2) + ecam_read(VSLOT, 0x34, 1) + ecam_read(VSLOT, 0x40)
+    b += vw(VQ_COMMON + 20, 0, 1) + vr(VQ_COMMON + 20, 1) + vw(VQ_COMMON + 20, 1, 1) + vw(VQ_COMMON + 20, 3, 1)
+    b += vw(VQ_COMMON + 0, 0, 4) + vr(VQ_COMMON + 4, 4) + vw(VQ_COMMON + 0, 1, 4) + vr(VQ_COMMON + 4, 4)
+    b += vw(VQ_COMMON + 8, 0, 4) + vw(VQ_COMMON + 12, features_lo, 4) + vw(VQ_COMMON + 8, 1, 4)
+    b += vw(VQ_COMMON + 12, 1, 4) + vw(VQ_COMMON + 20, 0x0b, 1) + vr(VQ_COMMON + 20, 1)
+    if msix:
+        for v in range(nqueues + 1):
+            b += (vw(VQ_MSIX + 16 * v, 0xfee00000, 4) + vw(VQ_MSIX + 16 * v + 4, 0, 4) +
+                  vw(VQ_MSIX + 16 * v + 8, 0x41 + v, 4) + vw(VQ_MSIX + 16 * v + 12, 0, 4))
+        b += ecam_write(VSLOT, 0x52, 0x8000, 2) + ecam_read(VSLOT, 0x50) + vw(VQ_COMMON + 16, 0, 2) + vr(VQ_COMMON + 16, 2)
+    b += vr(VQ_COMMON + 18, 2)
+    for q in range(nqueues):
+        r = vring(q)
+        b += vw(VQ_COMMON + 22, q, 2) + vr(VQ_COMMON + 24, 2) + vw(VQ_COMMON + 24, 16, 2)
+        if msix:
+            b += vw(VQ_COMMON + 26, q + 1, 2) + vr(VQ_COMMON + 26, 2)
+        b += (vw(VQ_COMMON + 32, r, 4) + vw(VQ_COMMON + 36, 0, 4) + vw(VQ_COMMON + 40, r + 0x1000, 4) +
+              vw(VQ_COMMON + 44, 0, 4) + vw(VQ_COMMON + 48, r + 0x2000, 4) + vw(VQ_COMMON + 52, 0, 4) +
+              vr(VQ_COMMON + 30, 2) + vw(VQ_COMMON + 28, 1, 2))
+    return b + vw(VQ_COMMON + 20, 0x0f, 1) + vr(VQ_COMMON + 20, 1)
+
+
+BUF = 0x10000
+
+
+def blk_req(head, typ, sector, data_len, data_in, avail_idx, data_addr=BUF + 0x1000):
+    """Header at BUF + 0x100 * head, data, status byte; descriptors head.. of queue 0."""
+    r, hdr, st = vring(0), BUF + 0x100 * head, BUF + 0x800 + head
+    b = mem_write(hdr, struct.pack("<IIQ", typ, 0, sector))
+    b += vdesc(r, head, hdr, 16, 1, head + 1)
+    if data_len:
+        b += vdesc(r, head + 1, data_addr, data_len, 1 | (2 if data_in else 0), head + 2)
+        b += vdesc(r, head + 2, st, 1, 2)
+    else:
+        b += vdesc(r, head + 1, st, 1, 2)
+    return b + vavail(r, avail_idx, [head]) + vnotify(0)
+
+
+def virtio_blk_seeds():
+    # Linux's driver: init with MSI-X, a read of sector 0, the ISR, a GET_ID.
+    b = linux_virtio_init(1, 0x0000_2264) + vr(VQ_DEVCFG, 8) + vr(VQ_DEVCFG + 20, 4) + vr(VQ_DEVCFG + 24, 1)
+    b += blk_req(0, 0, 0, 512, True, 1) + blk_req(3, 8, 0, 20, True, 2) + vr(VQ_ISR, 1) + vr(VQ_MSIX + 0x800, 8)
+    write("virtio_blk", "linux_init_read", b"\x00" + b)
+    # Every request type through the setup action (INTx): write, read back, flush, discard, unknown, past the end.
+    b = dev(1, b"\x01") + blk_req(0, 1, 2, 1024, False, 1) + blk_req(3, 0, 2, 1024, True, 2)
+    b += blk_req(6, 4, 0, 0, False, 3) + mem_write(BUF + 0x2000, struct.pack("<QII", 4, 2, 0))
+    b += blk_req(9, 11, 0, 16, False, 4, BUF + 0x2000) + blk_req(12, 0x55, 0, 0, False, 5)
+    b += blk_req(0, 0, 31, 1024, True, 6) + vr(VQ_ISR, 1) + vr(VQ_ISR, 1)
+    write("virtio_blk", "requests_intx", b"\x00" + b)
+    # Indirect descriptors: one descriptor pointing at a table of three.
+    t = BUF + 0x3000
+    b = dev(1, b"\x01") + mem_write(BUF, struct.pack("<IIQ", 0, 0, 1))
+    b += mem_write(t, struct.pack("<QIHH", BUF, 16, 1, 1) + struct.pack("<QIHH", BUF + 0x1000, 512, 3, 2) +
+                   struct.pack("<QIHH", BUF + 0x800, 1, 2, 0))
+    b += vdesc(vring(0), 0, t, 48, 4) + vavail(vring(0), 1, [0]) + vnotify(0)
+    write("virtio_blk", "indirect", b"\x00" + b)
+    # Hostile: a loop, a buffer past RAM, an avail index jump; reset, snapshots, an image patch.
+    r = vring(0)
+    b = dev(1) + vdesc(r, 0, BUF, 16, 1, 1) + vdesc(r, 1, BUF, 16, 1, 0) + vavail(r, 1, [0]) + vnotify(0)
+    b += vr(VQ_COMMON + 20, 1) + dev(2) + dev(1) + vdesc(r, 0, 0x1_ffff_f000, 0x2000, 2) + vavail(r, 1, [0]) + vnotify(0)
+    b += dev(1) + vavail(r, 40, [0]) + vnotify(0) + dev(0) + dev(3, b"\x10\x00\x0f\xff") + dev(2)
+    b += dev(4, b"\x00") + dev(4, b"\x01")
+    write("virtio_blk", "hostile", b"\x00" + b)
+    # A read-only disk with 4 KiB sectors: a write is refused; MSI-X masking and pending bits.
+    b = dev(1) + vw(VQ_MSIX + 16 + 12, 1, 4) + blk_req(0, 1, 8, 4096, False, 1) + vr(VQ_MSIX + 0x800, 4)
+    b += vw(VQ_MSIX + 16 + 12, 0, 4) + ecam_write(VSLOT, 0x52, 0xc000, 2) + blk_req(3, 0, 8, 4096, True, 2)
+    b += vr(VQ_MSIX + 0x800, 8) + ecam_write(VSLOT, 0x52, 0x8000, 2) + ecam_write(VSLOT, 0x04, 0x0002, 2)
+    b += blk_req(6, 0, 0, 512, True, 3) + dev(4, b"\x01")
+    write("virtio_blk", "ro_4k_msix_masks", b"\x07" + b)
+    # A disk whose last 4 KiB fail (4 KiB physical blocks): reads, writes, discard and flush there.
+    b = dev(1, b"\x01") + blk_req(0, 0, 30, 1024, True, 1) + blk_req(3, 1, 24, 4096, False, 2)
+    b += mem_write(BUF + 0x2000, struct.pack("<QII", 28, 4, 0)) + blk_req(6, 11, 0, 16, False, 3, BUF + 0x2000)
+    b += blk_req(9, 4, 0, 0, False, 4) + blk_req(12, 0, 0, 1024, True, 5)
+    write("virtio_blk", "media_errors", b"\x30" + b)
+    # The option parser of -s N,virtio-blk,PATH,... (on a path that does not exist).
+    b = dev(8, b"ro,nodelete,sectorsize=4096/8192") + dev(8, b"sectorsize=512/1000") + dev(8, b"bogus=1") + dev(8, b"")
+    write("virtio_blk", "conf_options", b"\x00" + b)
+
+
+def net_frame(n, seed=0):
+    return bytes((i * 7 + seed) & 0xff for i in range(n))
+
+
+def virtio_net_seeds():
+    arp = bytes.fromhex("ffffffffffff02000000000108060001080006040001020000000001") + bytes([10, 0, 2, 15]) + bytes(6) + bytes([10, 0, 2, 2])
+    rx, tx = vring(0), vring(1)
+    # Linux's driver: init with MSI-X, four receive buffers, an ARP request out, a reply in.
+    b = linux_virtio_init(2, 0x0001_8020) + vr(VQ_DEVCFG, 4) + vr(VQ_DEVCFG + 4, 2) + vr(VQ_DEVCFG + 6, 2)
+    for i in range(4):
+        b += vdesc(rx, i, BUF + 0x800 * i, 0x800, 2)
+    b += vavail(rx, 4, [0, 1, 2, 3]) + vnotify(0)
+    b += mem_write(BUF + 0x4000, bytes(12) + arp) + vdesc(tx, 0, BUF + 0x4000, 12 + len(arp)) + vavail(tx, 1, [0]) + vnotify(1)
+    b += host(bytes.fromhex("020000000001525400123456080600010800060400025254001234560a000202020000000001") + bytes([10, 0, 2, 15]))
+    write("virtio_net", "linux_arp", b)
+    # Mergeable buffers of 256 bytes: a 1000-byte frame spans four; a frame waits for buffers.
+    b = dev(1, b"\x00")
+    for i in range(6):
+        b += vdesc(rx, i, BUF + 0x100 * i, 0x100, 2)
+    b += vavail(rx, 2, [0, 1]) + vnotify(0) + dev(8, le(999, 2) + b"\xab\xcd") + host(net_frame(200))
+    b += vavail(rx, 6, [2, 3, 4, 5]) + vnotify(0) + vr(VQ_MSIX + 0x800, 8)
+    b += mem_write(BUF + 0x4000, bytes(12)) + mem_write(BUF + 0x4100, net_frame(64, 3))
+    b += vdesc(tx, 0, BUF + 0x4000, 12, 1, 1) + vdesc(tx, 1, BUF + 0x4100, 64) + vavail(tx, 1, [0]) + vnotify(1)
+    write("virtio_net", "mergeable_rx_tx", b)
+    # Without MRG_RXBUF (INTx): a frame too big for a buffer is dropped, the next one fits.
+    b = dev(1, b"\x05") + vdesc(rx, 0, BUF, 0x80, 2) + vavail(rx, 1, [0]) + vnotify(0)
+    b += host(net_frame(200)) + host(net_frame(60, 1)) + vr(VQ_ISR, 1) + vr(VQ_ISR, 1)
+    b += vdesc(tx, 0, BUF, 11) + vavail(tx, 1, [0]) + vnotify(1) + dev(8, le(65535, 2))
+    write("virtio_net", "no_mrg_intx", b)
+    # Hostile: receive buffer past RAM, transmit loop, frames before the driver is up; snapshots.
+    b = host(net_frame(100)) + dev(1) + vdesc(rx, 0, 0x1fff8, 0x100, 2) + vavail(rx, 1, [0]) + host(net_frame(90))
+    b += vr(VQ_COMMON + 20, 1) + dev(1) + vdesc(tx, 0, BUF, 12, 1, 1) + vdesc(tx, 1, BUF, 12, 1, 0)
+    b += vavail(tx, 1, [0]) + vnotify(1) + dev(2) + dev(0) + dev(3, b"\x30\x00\x01\x00") + host(net_frame(10))
+    write("virtio_net", "hostile", b)
+    # The option parser of -s N,virtio-net,null,... and MAC addresses as users write them.
+    b = dev(9, b"mac=02:00:de:ad:be:ef") + dev(9, b"") + dev(9, b"mac=01:00:5e:00:00:01") + dev(9, b"speed=10")
+    b += dev(10, b"02:aB:cd:EF:00:99") + dev(10, b"02-00-00-00-00-01") + dev(10, b"02:00:00:00:00") + dev(10, b"0x:00:00:00:00:01")
+    write("virtio_net", "conf_and_mac", b)
 
 
 def main():
@@ -772,6 +927,8 @@ def main():
     fw_cfg_seeds()
     rtc_seeds()
     ahci_seeds()
+    virtio_blk_seeds()
+    virtio_net_seeds()
     return 0
 
 

@@ -45,6 +45,8 @@ expect_grep "vblkread: id status 0 'disk.img'" $out
 expect_grep "vblkread: read past the end status 1" $out
 expect_grep "vblkread: device status 15" $out
 pass "GET_ID gives the image name; a read past the end is an I/O error and the device stays usable"
+expect_grep "vblkread: intx isr 1 msix read status 0 pending while masked 1 after unmask 0 isr 0" $out
+pass "MSI-X: a completion on a masked vector sets its pending bit, not the ISR; unmasking sends it (KVM_SIGNAL_MSI)"
 
 # Read-only: the same reads, the write refused (status 1), the file untouched.
 python3 - "$img" <<'PY'
