@@ -58,3 +58,11 @@ void exit_fingerprint_print(FILE *out, const char *label, const struct rlog_exit
 		fprintf(out, " value=0x%" PRIx64, x->value);
 	fprintf(out, " insn=%" PRIu64 " regs=%08x\n", x->insn, x->regs_hash);
 }
+
+bool interrupt_can_enter(struct vcpu *vcpu, const struct kvm_regs *regs)
+{
+	struct kvm_vcpu_events ev;
+	if (!(regs->rflags & 0x200))
+		return false;
+	return vcpu_get_events(vcpu, &ev) == 0 && !ev.interrupt.shadow;
+}

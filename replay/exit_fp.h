@@ -16,6 +16,11 @@
 struct vcpu;
 struct kvm_regs;
 
+/* IF-stepping is over when the guest can take the interrupt at the next entry: IF set and no
+ * interrupt shadow (the instruction after sti or mov ss), which KVM would otherwise wait out
+ * with an interrupt window this KVM does not keep precisely. */
+bool interrupt_can_enter(struct vcpu *vcpu, const struct kvm_regs *regs);
+
 /* Exits the guest causes itself, in the same order on every run: not kicks (another thread),
  * not debugger events, not interrupt windows. */
 bool exit_is_natural(enum vmexit_kind kind);

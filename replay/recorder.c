@@ -240,7 +240,7 @@ static void start_ifstep(struct recorder *r, struct vcpu *vcpu)
 	struct kvm_regs regs;
 	bool raised = r->raised, *on = &r->ifstep[vcpu_index(vcpu)];
 	r->raised = false;
-	if (!raised || *on || vcpu_get_regs(vcpu, &regs) < 0 || (regs.rflags & RFLAGS_IF))
+	if (!raised || *on || vcpu_get_regs(vcpu, &regs) < 0 || interrupt_can_enter(vcpu, &regs))
 		return;
 	*on = true;
 	r->ifstep_left[vcpu_index(vcpu)] = IFSTEP_MAX;
@@ -370,7 +370,7 @@ static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *
 	r->ifsteps++;
 	enum vmexit_action act = VMEXIT_RESUME;
 	struct kvm_regs regs;
-	bool if_set = vcpu_get_regs(vcpu, &regs) == 0 && (regs.rflags & RFLAGS_IF);
+	bool if_set = vcpu_get_regs(vcpu, &regs) == 0 && interrupt_can_enter(vcpu, &regs);
 	if (if_set || --r->ifstep_left[me] == 0) {
 		r->ifstep[me] = false;
 		set_debug(r, vcpu);

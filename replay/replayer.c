@@ -262,7 +262,7 @@ static void start_ifstep(struct replayer *r, struct vcpu *vcpu)
 	struct kvm_regs regs;
 	bool raised = r->raised;
 	r->raised = false;
-	if (!raised || r->ifstep || vcpu_get_regs(vcpu, &regs) < 0 || (regs.rflags & RFLAGS_IF))
+	if (!raised || r->ifstep || vcpu_get_regs(vcpu, &regs) < 0 || interrupt_can_enter(vcpu, &regs))
 		return;
 	r->ifstep = true;
 	r->ifstep_left = IFSTEP_MAX;
@@ -386,7 +386,7 @@ static enum vmexit_action ifstep_done(struct replayer *r, struct vcpu *vcpu, str
 {
 	r->ifstep = false;
 	replay_update_debug(r, vcpu);
-	if (regs->rflags & RFLAGS_IF)
+	if (interrupt_can_enter(vcpu, regs))
 		vcpu_recheck_interrupts(vcpu); /* as the recorder does */
 	handoff_if_stepping(r, vcpu);
 	approach_if_next(r, vcpu);
@@ -419,7 +419,7 @@ static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *
 	bool debugger_bp = (theirs & KVM_GUESTDBG_USE_HW_BP) && (ex->addr & 0x7);
 	enum vmexit_action act = VMEXIT_RESUME;
 	struct kvm_regs regs;
-	if (ifstep && vcpu_get_regs(vcpu, &regs) == 0 && ((regs.rflags & RFLAGS_IF) || --r->ifstep_left == 0))
+	if (ifstep && vcpu_get_regs(vcpu, &regs) == 0 && (interrupt_can_enter(vcpu, &regs) || --r->ifstep_left == 0))
 		act = ifstep_done(r, vcpu, &regs);
 	else if (approach)
 		act = replay_approach_continue(r, vcpu, r->mode == AP_BREAK, VMEXIT_RESUME);
