@@ -5,11 +5,10 @@
  * (read now and then during the loop), and (replaypanic) panics through pvpanic when an
  * interrupt lands on a counter value with its low 6 bits clear: a panic that depends on timing. */
 #include "fb_idt64.h"
+#include "pic8259.h"
 #include "virtio_guest.h"
 
-#define PIC1 0x20
-#define PIC2 0xa0
-#define RTC_VECTOR 0x28
+#define RTC_VECTOR PIC_RTC_VECTOR
 #define COM1 0x3f8
 #define PVPANIC 0x505
 #define TICKS 192
@@ -49,23 +48,9 @@ static void on_rtc(struct fb_frame *f)
 		halt_forever();
 	}
 #endif
-	outb(PIC2, 0x20);
-	outb(PIC1, 0x20);
+	pic_eoi_slave_irq();
 }
 
-static void pic_init(void)
-{
-	outb(PIC1, 0x11);
-	outb(PIC2, 0x11);
-	outb(PIC1 + 1, 0x20);
-	outb(PIC2 + 1, RTC_VECTOR);
-	outb(PIC1 + 1, 0x04);
-	outb(PIC2 + 1, 0x02);
-	outb(PIC1 + 1, 0x01);
-	outb(PIC2 + 1, 0x01);
-	outb(PIC1 + 1, 0xfb);
-	outb(PIC2 + 1, 0xfe);
-}
 
 struct blk_req {
 	uint32_t type, reserved;
@@ -113,7 +98,7 @@ void kmain(void)
 	fb_test_name = "replaytick";
 	fb_idt_init(0x9f000, 0x9f000);
 	fb_idt_set_handler(RTC_VECTOR, on_rtc);
-	pic_init();
+	pic_init_rtc_only();
 	find_disk();
 	fold(cmos_read(0x00) | cmos_read(0x02) << 8 | cmos_read(0x04) << 16);
 	cmos_read(0x0c);
