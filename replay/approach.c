@@ -88,9 +88,11 @@ static enum vmexit_action arrive(struct replayer *r, struct vcpu *vcpu, struct k
 	return replay_after_exit(r, vcpu, act);
 }
 
+/* A sample counts only when the slice ended about when it was meant to: one that spans a stop in
+ * the debugger would understate the rate, and slices sized from it would run past the point. */
 static void learn_rate(struct replayer *r, uint64_t insn, uint64_t now)
 {
-	if (r->last_ns && insn > r->last_insn && now > r->last_ns) {
+	if (r->last_ns && insn > r->last_insn && now > r->last_ns && now - r->last_ns < 4 * r->slice_ns + SLICE_MIN_NS) {
 		double rate = (double)(insn - r->last_insn) / (double)(now - r->last_ns);
 		if (!r->rate_measured || rate > r->rate)
 			r->rate = rate;
@@ -144,7 +146,10 @@ enum vmexit_action replay_approach_continue(struct replayer *r, struct vcpu *vcp
 		return replay_diverged_action(r);
 	}
 	uint64_t now = mono_ns(), left = target > insn ? target - insn : 0;
-	if (r->mode == AP_SLICE || r->mode == AP_NONE)
+	/* While the debugger single-steps, the guest crawls and then may race when it lets go: no
+	 * slices then, the breakpoint on the recorded RIP finds the point at any distance. */
+	bool debugger_steps = vcpu_guest_debug_control(vcpu) & KVM_GUESTDBG_SINGLESTEP;
+	if ((r->mode == AP_SLICE || r->mode == AP_NONE) && !debugger_steps)
 		learn_rate(r, insn, now);
 	else {
 		r->last_insn = insn;
@@ -152,7 +157,7 @@ enum vmexit_action replay_approach_continue(struct replayer *r, struct vcpu *vcp
 	}
 	uint64_t window = (uint64_t)(r->rate * SLICE_SAFETY_NS);
 	window = window < BREAK_WINDOW_MIN ? BREAK_WINDOW_MIN : window;
-	if (left > window) {
+	if (left > window && !debugger_steps) {
 		slice(r, vcpu, left, window);
 		return act;
 	}

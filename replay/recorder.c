@@ -457,6 +457,9 @@ struct recorder *recorder_create(struct vm *vm, const char *log_path, const char
 		return NULL;
 	}
 	log_event(r, RLOG_CONFIG, config_text, strlen(config_text), NULL, 0);
+	const struct kvm_cpuid_entry2 *cpuid;
+	unsigned nent = vm_cpuid(vm, &cpuid);
+	log_event(r, RLOG_CPUID, cpuid, nent * sizeof(*cpuid), NULL, 0);
 	if (!r->counter)
 		recorder_note(r, "this KVM has no instruction counter: interrupts are delivered at exits only");
 	return r;

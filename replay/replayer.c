@@ -438,6 +438,9 @@ static void wrap(struct replayer *r, enum vmexit_kind k, vmexit_handler_fn fn)
 
 int replayer_install(struct replayer *r, struct errmsg *e)
 {
+	/* The guest sees the CPUID it was recorded with, whatever this host's KVM offers. */
+	if (r->cpuid && vm_set_cpuid(r->cfg.vm, r->cpuid, r->ncpuid, e) < 0)
+		return -EINVAL;
 	vm_set_io_ops(r->cfg.vm, &(struct vm_io_ops){ .pio = replay_pio, .mmio = replay_mmio, .opaque = r });
 	for (unsigned k = 0; k < VMEXIT__COUNT; k++)
 		if (exit_is_natural((enum vmexit_kind)k))
@@ -487,6 +490,17 @@ struct replayer *replayer_create(const struct replayer_config *c, struct errmsg 
 		replayer_destroy(r);
 		return NULL;
 	}
+	if (rlog_peek(r->log, &ev, e) == 1 && ev.type == RLOG_CPUID && ev.len % sizeof(*r->cpuid) == 0 && ev.len) {
+		r->cpuid = malloc(ev.len);
+		if (!r->cpuid) {
+			errmsg_set(e, ENOMEM, "out of memory");
+			replayer_destroy(r);
+			return NULL;
+		}
+		memcpy(r->cpuid, ev.data, ev.len);
+		r->ncpuid = ev.len / sizeof(*r->cpuid);
+		rlog_next(r->log, &ev, e);
+	}
 	return r;
 }
 
@@ -506,6 +520,7 @@ void replayer_destroy(struct replayer *r)
 	if (!r)
 		return;
 	rlog_reader_close(r->log);
+	free(r->cpuid);
 	free(r->config_text);
 	free(r);
 }

@@ -25,6 +25,8 @@ struct replayer {
 	struct replayer_config cfg;
 	struct rlog_reader *log;
 	char *config_text;
+	struct kvm_cpuid_entry2 *cpuid; /* the recording's, NULL in a log without one */
+	unsigned ncpuid;
 	struct replay_wrapped handler[VMEXIT__COUNT];
 	uint64_t exits;            /* natural exits replayed, all vCPUs */
 	uint64_t vexits[VM_MAX_VCPUS]; /* natural exits of each vCPU */

@@ -32,6 +32,7 @@ enum rlog_type {
 	RLOG_ASYNC = 10,    /* struct rlog_async: where the guest was stopped between exits */
 	RLOG_END = 11,      /* u32 how (enum vm_end), u32 code, u64 exits, text why */
 	RLOG_NOTE = 12,     /* text: something replay cannot reproduce, said where it was seen */
+	RLOG_CPUID = 13,    /* struct kvm_cpuid_entry2[]: the CPUID the guest saw (before APIC ids) */
 	RLOG__TYPES
 };
 

@@ -102,6 +102,7 @@ void rlog_print_event(FILE *out, const struct rlog_event *ev)
 		break;
 	case RLOG_CONFIG:
 	case RLOG_NOTE: print_text(out, d, ev->len); break;
+	case RLOG_CPUID: fprintf(out, "%u entries", ev->len / 40u); break; /* struct kvm_cpuid_entry2 */
 	}
 	fputc('\n', out);
 }

@@ -32,7 +32,7 @@ static const char *const type_names[RLOG__TYPES] = {
 	[RLOG_CONFIG] = "config", [RLOG_EXIT] = "exit", [RLOG_IO_READ] = "io-read",
 	[RLOG_DMA_WRITE] = "dma-write", [RLOG_DMA_READ] = "dma-read", [RLOG_IRQ] = "irq",
 	[RLOG_MSI] = "msi", [RLOG_TIME] = "time", [RLOG_INPUT] = "input",
-	[RLOG_ASYNC] = "async", [RLOG_END] = "end", [RLOG_NOTE] = "note",
+	[RLOG_ASYNC] = "async", [RLOG_END] = "end", [RLOG_NOTE] = "note", [RLOG_CPUID] = "cpuid",
 };
 
 const char *rlog_type_name(unsigned type)

@@ -8,7 +8,6 @@
 
 #include "vmm/vmm_impl.h"
 
-#define CPUID_MAX_ENTRIES 256
 
 /* Leaf 1 ECX */
 #define F1_ECX_FMA      (1u << 12)

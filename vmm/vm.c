@@ -369,3 +369,21 @@ int vm_irq_vector(struct vm *vm, unsigned gsi, uint8_t *vector)
 	}
 	return -ENOENT;
 }
+
+unsigned vm_cpuid(const struct vm *vm, const struct kvm_cpuid_entry2 **entries)
+{
+	*entries = vm->cpuid->entries;
+	return vm->cpuid->nent;
+}
+
+int vm_set_cpuid(struct vm *vm, const struct kvm_cpuid_entry2 *entries, unsigned n, struct errmsg *e)
+{
+	if (n == 0 || n > CPUID_MAX_ENTRIES)
+		return errmsg_set(e, EINVAL, "cpuid: %u entries (1 to %d)", n, CPUID_MAX_ENTRIES);
+	memcpy(vm->cpuid->entries, entries, n * sizeof(*entries));
+	vm->cpuid->nent = n;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (cpuid_set_for_vcpu(vm->cpuid, vcpu_fd(vm->vcpus[i]), i, e) < 0)
+			return -EINVAL;
+	return 0;
+}

@@ -79,6 +79,12 @@ enum vmexit_action vm_default_exit_handler(struct vcpu *vcpu, struct vm_exit *ex
 /* Adds a hook before the VM starts; -ENOSPC when VM_MAX_EXIT_HOOKS are there already. */
 int vm_add_exit_hook(struct vm *vm, vmexit_hook_fn fn, void *opaque);
 
+struct kvm_cpuid_entry2;
+/* The CPUID table every vCPU gets (before its APIC id is filled in): recorded with a run. */
+unsigned vm_cpuid(const struct vm *vm, const struct kvm_cpuid_entry2 **entries);
+/* Replaces it on every vCPU, before the VM first runs: a replay gets the recording's CPUID. */
+int vm_set_cpuid(struct vm *vm, const struct kvm_cpuid_entry2 *entries, unsigned n, struct errmsg *e);
+
 /* Door 3: level of a GSI on the in-kernel irqchip. */
 int vm_irq_line(struct vm *vm, unsigned gsi, bool level);
 /* The vector a GSI raises now, as the in-kernel I/O APIC (an unmasked entry) or else the 8259

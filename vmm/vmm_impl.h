@@ -76,6 +76,7 @@ struct vm {
 int kvm_open(struct errmsg *e);
 int kvm_check_caps(int kvm_fd, struct errmsg *e);
 /* vmm/cpuid.c */
+#define CPUID_MAX_ENTRIES 256
 struct kvm_cpuid2 *cpuid_supported_filtered(int kvm_fd, struct errmsg *e);
 int cpuid_set_for_vcpu(const struct kvm_cpuid2 *tmpl, int vcpu_fd, unsigned apic_id, struct errmsg *e);
 /* vmm/vcpu.c */
