@@ -221,8 +221,11 @@ static int add_pci(struct machine *m, const struct dhyve_options *o, struct errm
 		.input_notify = notify_pci_input, .input_ctx = m,
 		.vm_name = o->name,
 	};
-	if (m->rec)
+	if (m->rec) {
 		pc.msi = recorder_msi_sink(m->rec, pc.msi);
+		pc.input_tap = recorder_input;
+		pc.input_tap_ctx = m->rec;
+	}
 	m->input_vm = m->vm;
 	m->pci = pci_bus_create(&pc, e);
 	if (!m->pci)

@@ -104,7 +104,17 @@ size_t net_backend_take(struct net_backend *nb, void *buf, size_t max)
 	pthread_mutex_unlock(&nb->lock);
 	memcpy(buf, f.data, f.len < max ? f.len : max);
 	free(f.data);
+	if (nb->tap)
+		nb->tap(nb->tap_ctx, nb->tap_source, buf, f.len < max ? f.len : max);
 	return f.len;
+}
+
+void net_backend_set_tap(struct net_backend *nb, void (*tap)(void *ctx, unsigned source, const void *buf, size_t len),
+			 void *ctx, unsigned source)
+{
+	nb->tap = tap;
+	nb->tap_ctx = ctx;
+	nb->tap_source = source;
 }
 
 uint64_t net_backend_dropped(struct net_backend *nb)

@@ -36,6 +36,9 @@ int net_backend_send(struct net_backend *nb, const void *frame, size_t len);
 /* Called on the back-end's thread after a frame was queued, so the VM kicks a vCPU to take it.
  * Set before frames can arrive. */
 void net_backend_set_notify(struct net_backend *nb, void (*notify)(void *ctx), void *ctx);
+/* Called with every frame net_backend_take hands out (door 5 for a recorder). Before input flows. */
+void net_backend_set_tap(struct net_backend *nb, void (*tap)(void *ctx, unsigned source, const void *buf, size_t len),
+			 void *ctx, unsigned source);
 /* The length of the oldest queued frame, 0 when none. Thread-safe, never blocks. */
 size_t net_backend_peek(struct net_backend *nb);
 /* Dequeues the oldest frame, copying up to max bytes of it; returns its full length (0: none). */

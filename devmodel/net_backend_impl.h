@@ -30,6 +30,9 @@ struct net_backend {
 	uint64_t dropped;
 	void (*notify)(void *ctx);
 	void *notify_ctx;
+	void (*tap)(void *ctx, unsigned source, const void *buf, size_t len); /* frames handed over */
+	void *tap_ctx;
+	unsigned tap_source;
 	/* fd back-ends (tap, unix): the reader thread polls fd and stop_fd. */
 	int fd, stop_fd;
 	pthread_t reader;

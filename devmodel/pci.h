@@ -111,8 +111,14 @@ struct pci_bus_config {
 	 * NULL: nobody polls (tests call pci_bus_poll_input themselves). */
 	void (*input_notify)(void *ctx);
 	void *input_ctx;
+	/* Door 5 as a recorder sees it: told every byte of host input a device hands the guest, on
+	 * the vCPU thread; source is PCI_INPUT_SOURCE(slot). NULL: nobody listens. */
+	void (*input_tap)(void *ctx, unsigned source, const void *buf, size_t len);
+	void *input_tap_ctx;
 	const char *vm_name; /* for what devices derive from it (a stable MAC); may be NULL */
 };
+
+#define PCI_INPUT_SOURCE(slot) (16u + (slot)) /* beside the UARTs' 0 and 1 */
 
 enum pci_bar_type {
 	PCI_BAR_NONE,

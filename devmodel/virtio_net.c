@@ -258,6 +258,8 @@ int virtio_net_add(struct pci_bus *bus, unsigned slot, unsigned fn, struct net_b
 	/* From now on a received frame makes the VM kick a vCPU, which takes it at that exit. */
 	const struct pci_bus_config *cfg = pci_bus_config(bus);
 	net_backend_set_notify(be, cfg->input_notify, cfg->input_ctx);
+	if (cfg->input_tap)
+		net_backend_set_tap(be, cfg->input_tap, cfg->input_tap_ctx, PCI_INPUT_SOURCE(slot));
 	return 0;
 }
 

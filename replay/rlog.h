@@ -28,7 +28,7 @@ enum rlog_type {
 	RLOG_IRQ = 6,       /* u32 gsi, u32 level (door 3) */
 	RLOG_MSI = 7,       /* u64 address, u32 data, u32 0 (door 3) */
 	RLOG_TIME = 8,      /* u32 clock (0 monotonic, 1 wall), u32 0, u64 ns (door 4) */
-	RLOG_INPUT = 9,     /* u32 source (0 com1, 1 com2), bytes handed to the device (door 5) */
+	RLOG_INPUT = 9,     /* u32 source (0 com1, 1 com2, 16+N the device in PCI slot N), bytes handed to it (door 5) */
 	RLOG_ASYNC = 10,    /* struct rlog_async: where the guest was stopped between exits */
 	RLOG_END = 11,      /* u32 how (enum vm_end), u32 code, u64 exits, text why */
 	RLOG_NOTE = 12,     /* text: something replay cannot reproduce, said where it was seen */

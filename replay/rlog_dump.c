@@ -96,10 +96,17 @@ void rlog_print_event(FILE *out, const struct rlog_event *ev)
 	case RLOG_TIME:
 		fprintf(out, "%s=%" PRIu64, get_le(d, 4) ? "wall_ns" : "mono_ns", get_le(d + 8, 8));
 		break;
-	case RLOG_INPUT:
-		fprintf(out, "com%u ", (unsigned)get_le(d, 4) + 1);
-		print_text(out, d + 4, ev->len - 4u);
+	case RLOG_INPUT: {
+		unsigned src = (unsigned)get_le(d, 4);
+		if (src < 16) {
+			fprintf(out, "com%u ", src + 1);
+			print_text(out, d + 4, ev->len - 4u);
+		} else {
+			fprintf(out, "pci slot %u, %u bytes: ", src - 16, ev->len - 4u);
+			print_bytes(out, d + 4, ev->len - 4u);
+		}
 		break;
+	}
 	case RLOG_CONFIG:
 	case RLOG_NOTE: print_text(out, d, ev->len); break;
 	case RLOG_CPUID: fprintf(out, "%u entries", ev->len / 40u); break; /* struct kvm_cpuid_entry2 */
