@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #define PTY_DRAIN_POLL_US 10000 /* how often wait_for_reader looks */
-#define PTY_DRAIN_STALL 10       /* polls without progress: nobody is reading */
-#define PTY_DRAIN_POLLS 100      /* at most a second in all */
+#define PTY_DRAIN_STALL 50       /* polls without progress: nobody is reading (0.5 s: a loaded host may not run the reader sooner) */
+#define PTY_DRAIN_POLLS 300      /* at most three seconds in all */
 
 static void pty_write(struct chardev *cd, const uint8_t *buf, size_t len)
 {

@@ -1,6 +1,6 @@
 # The gdb stub's life cycle and robustness: a VM with -G runs normally until gdb comes; -G w holds
-# every vCPU before its first instruction; Ctrl-C stops within 100 ms; kill ends dhyve with
-# status 1; a guest that powers off while gdb is attached gives gdb "exited with code"; a second
+# every vCPU before its first instruction; Ctrl-C stops the guest promptly (within 1 s, a bound
+# for "not hung"; bench/gdb_step.sh measures the latency); kill ends dhyve with status 1; a guest that powers off while gdb is attached gives gdb "exited with code"; a second
 # client is refused; malformed and random packets get '-', errors or empty replies and leave the
 # VM running and the stub usable; int3s never show through memory reads. Also prints the stepi
 # rate through gdb.
@@ -18,7 +18,7 @@ start_vm freevm $ELF 2
 wait_for_text $TMP/freevm.con "gdbtest: alive"
 pass "with -G and no gdb attached the guest runs"
 
-python3 $RSP $port ctrlc 100 >$out 2>&1 || fail "$(cat $out)"
+python3 $RSP $port ctrlc 1000 >$out 2>&1 || fail "$(cat $out)"
 pass "Ctrl-C: $(cat $out)"
 python3 $RSP $port second >$out 2>&1 || fail "$(cat $out)"
 expect_grep "dhyve: gdb: refusing a second connection" $TMP/freevm.err
