@@ -15,7 +15,6 @@
 #include "vmm/kvm_stats.h"
 #include "vmm/vcpu.h"
 
-#define RFLAGS_IF 0x200ull
 #define SLICE_NS 2000000ull       /* an SMP guest's vCPUs take turns of 2 ms */
 #define SLICE_RETRY_NS 200000ull  /* a turn that ended in ring 3 or while IF-stepping: look again */
 #define DR6_B3 (1ull << 3)

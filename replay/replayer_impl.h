@@ -69,8 +69,14 @@ int replay_apply_until(struct replayer *r, struct vcpu *vcpu, unsigned stop_type
 void replay_switch(struct replayer *r, struct vcpu *vcpu, unsigned next);
 enum vmexit_action replay_after_exit(struct replayer *r, struct vcpu *vcpu, enum vmexit_action act);
 
-/* The guest-debug state replay needs now: IF-stepping, approach steps, the approach breakpoint. */
+/* replay/interrupts.c. The guest-debug state replay needs now: IF-stepping, approach steps, the
+ * approach breakpoint, a handoff's breakpoint. */
 void replay_update_debug(struct replayer *r, struct vcpu *vcpu);
+/* After events that raised an interrupt under IF=0 (or in an interrupt shadow): single-step until
+ * it can enter, as the recorder did. */
+void replay_start_ifstep(struct replayer *r, struct vcpu *vcpu);
+/* After a delivery while a debugger single-steps: run the guest into the interrupt's handler. */
+void replay_handoff_if_stepping(struct replayer *r, struct vcpu *vcpu);
 int replay_approach_init(struct replayer *r, struct errmsg *e);
 /* The next log event is an async point: start running towards it. */
 void replay_approach_start(struct replayer *r, struct vcpu *vcpu);
