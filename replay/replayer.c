@@ -1,6 +1,7 @@
 /* Replay: natural exits are matched against the log one by one, reads and DMA come from it, and
  * interrupts are raised where they were. Between exits the guest is run in time slices and then
- * single steps until it stands exactly where the recording delivered something (approach.c). */
+ * to a breakpoint until it stands exactly where the recording delivered something (approach.c);
+ * SMP turns pass where they passed; interrupts.c takes each interrupt at the recorded instruction. */
 #include "replay/replayer.h"
 
 #include <errno.h>
