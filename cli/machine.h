@@ -49,6 +49,7 @@ struct machine {
 	struct recorder *rec;      /* -o record=DIR */
 	struct replayer *rep;      /* -o replay=DIR: no devices then, the log plays them */
 	char *record_dir;
+	const struct config *cfg;  /* what it was built from (a snapshot saves it); set by dhyve */
 };
 
 /* Creates the VM, its devices and loads the kernel; nothing runs yet. */
