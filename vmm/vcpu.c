@@ -130,11 +130,6 @@ static int flush_dirty_regs(struct vcpu *v)
 	return 0;
 }
 
-int vcpu_flush_sync_regs(struct vcpu *v)
-{
-	return flush_dirty_regs(v);
-}
-
 int vcpu_flush_tlb(struct vcpu *v)
 {
 	struct kvm_sregs s;

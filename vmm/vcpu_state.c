@@ -95,12 +95,33 @@ static int set_msrs(struct vcpu *v, const struct vcpu_state *s, struct errmsg *e
 			return errmsg_set(e, errno, "vCPU %u: " what ": %s", v->index, strerror(errno));        \
 	} while (0)
 
+/* A vCPU stopped at a port or MMIO exit still owes KVM the end of that instruction: the next
+ * KVM_RUN completes it (moves RIP past an OUT; on an emulated instruction, writes back the
+ * emulator's registers) before anything else. Saved before that, a resumed guest would run the
+ * access twice; registers set before it would be overwritten by the emulator. A KVM_RUN with
+ * immediate_exit does just the completion (and applies registers left dirty in kvm_run) and
+ * returns EINTR, as QEMU does before it saves a vCPU. */
+static int complete_pending_io(struct vcpu *v, struct errmsg *e)
+{
+	uint8_t old = __atomic_load_n(&v->run->immediate_exit, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	int rc = ioctl(v->fd, KVM_RUN, 0);
+	int err = errno;
+	__atomic_store_n(&v->run->immediate_exit, old, __ATOMIC_SEQ_CST);
+	if (rc == 0) /* a string instruction's next round trip: not a boundary where state can move */
+		return errmsg_set(e, EBUSY, "vCPU %u is in the middle of a string I/O instruction", v->index);
+	if (err != EINTR && err != EAGAIN)
+		return errmsg_set(e, err, "vCPU %u: KVM_RUN (completing its last exit): %s", v->index, strerror(err));
+	v->run->kvm_dirty_regs = 0; /* KVM took them */
+	return 0;
+}
+
 int vcpu_state_get(struct vcpu *v, struct vcpu_state *s, struct errmsg *e)
 {
 	memset(s, 0, sizeof(*s));
-	int rc = vcpu_flush_sync_regs(v);
+	int rc = complete_pending_io(v, e);
 	if (rc < 0)
-		return errmsg_set(e, -rc, "vCPU %u: writing back registers: %s", v->index, strerror(-rc));
+		return rc;
 	IOC("KVM_GET_REGS", KVM_GET_REGS, &s->regs);
 	IOC("KVM_GET_SREGS", KVM_GET_SREGS, &s->sregs);
 	IOC("KVM_GET_VCPU_EVENTS", KVM_GET_VCPU_EVENTS, &s->events);
@@ -166,6 +187,9 @@ static bool set_through_sync_regs(struct vcpu *v, const struct vcpu_state *s, un
 
 int vcpu_state_set(struct vcpu *v, const struct vcpu_state *s, unsigned what, struct errmsg *e)
 {
+	int rc = complete_pending_io(v, e);
+	if (rc < 0)
+		return rc;
 	if (set_through_sync_regs(v, s, what))
 		return 0;
 	/* Anything still dirty in kvm_run would overwrite what we set at the next entry. */

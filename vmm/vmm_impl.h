@@ -81,9 +81,6 @@ int cpuid_set_for_vcpu(const struct kvm_cpuid2 *tmpl, int vcpu_fd, unsigned apic
 struct vcpu *vcpu_create(struct vm *vm, unsigned index, struct errmsg *e);
 void vcpu_destroy(struct vcpu *vcpu);
 void *vcpu_thread_main(void *arg);
-/* Writes registers left dirty in kvm_run's sync_regs through the ioctls now (before ioctls
- * that read or replace them: a snapshot, a restore). */
-int vcpu_flush_sync_regs(struct vcpu *v);
 /* vmm/kvm_stats.c */
 void vcpu_kvm_stats_load(struct vcpu *vcpu);
 void vcpu_kvm_stats_free(struct vcpu *vcpu);
