@@ -163,12 +163,6 @@ static int check_disks(const struct snapfile *snap, const struct dhyve_options *
 
 /* ---- devices by name ---- */
 
-struct dev_image {
-	char name[32];
-	size_t (*save)(void *dev, void *buf, size_t len);
-	int (*load)(void *dev, const void *buf, size_t len);
-	void *dev;
-};
 
 static size_t uart_save(void *d, void *b, size_t l) { return uart16550_save(d, b, l); }
 static int uart_load(void *d, const void *b, size_t l) { return uart16550_load(d, b, l); }
@@ -183,33 +177,32 @@ static int bus_load(void *d, const void *b, size_t l) { return pci_bus_load(d, b
 static size_t func_save(void *d, void *b, size_t l) { struct pci_func *f = d; return f->ops->save(f, b, l); }
 static int func_load(void *d, const void *b, size_t l) { struct pci_func *f = d; return f->ops->load(f, b, l); }
 
-#define MAX_DEVS (8 + PCI_SLOTS * PCI_FUNCS)
 
 /* Every device of the machine with state of its own. The bus (config spaces) comes before the
  * functions' own state: a virtio queue is checked against RAM and BARs when it is loaded. */
-static unsigned list_devices(struct machine *m, struct dev_image *d)
+unsigned machine_snapshot_devices(struct machine *m, struct snap_dev *d)
 {
 	unsigned n = 0;
 	static const char *const com[] = { "com1", "com2" };
 	for (unsigned i = 0; i < OPT_NCOM; i++)
 		if (m->com[i]) {
-			d[n] = (struct dev_image){ "", uart_save, uart_load, m->com[i] };
+			d[n] = (struct snap_dev){ "", uart_save, uart_load, m->com[i] };
 			snprintf(d[n].name, sizeof(d[n].name), "%s", com[i]);
 			n++;
 		}
 	if (m->rtc)
-		d[n++] = (struct dev_image){ "rtc", rtc_save_, rtc_load_, m->rtc };
+		d[n++] = (struct snap_dev){ "rtc", rtc_save_, rtc_load_, m->rtc };
 	if (m->fw_cfg)
-		d[n++] = (struct dev_image){ "fw_cfg", fwcfg_save, fwcfg_load, m->fw_cfg };
+		d[n++] = (struct snap_dev){ "fw_cfg", fwcfg_save, fwcfg_load, m->fw_cfg };
 	if (m->power)
-		d[n++] = (struct dev_image){ "power", power_save, power_load, m->power };
+		d[n++] = (struct snap_dev){ "power", power_save, power_load, m->power };
 	if (m->pci) {
-		d[n++] = (struct dev_image){ "pci", bus_save, bus_load, m->pci };
+		d[n++] = (struct snap_dev){ "pci", bus_save, bus_load, m->pci };
 		for (unsigned s = 0; s < PCI_SLOTS; s++)
 			for (unsigned fn = 0; fn < PCI_FUNCS; fn++) {
 				struct pci_func *f = pci_find(m->pci, s, fn);
 				if (f && f->ops->save && f->ops->load) {
-					d[n] = (struct dev_image){ "", func_save, func_load, f };
+					d[n] = (struct snap_dev){ "", func_save, func_load, f };
 					snprintf(d[n].name, sizeof(d[n].name), "pci.0.%u.%u", s, fn);
 					n++;
 				}
@@ -251,8 +244,8 @@ static int add_vm_state(struct machine *m, struct snapfile_writer *w, struct err
 
 static int add_devices(struct machine *m, struct snapfile_writer *w, struct errmsg *e)
 {
-	static struct dev_image devs[MAX_DEVS];
-	unsigned n = list_devices(m, devs);
+	static struct snap_dev devs[MACHINE_SNAPSHOT_MAX_DEVS];
+	unsigned n = machine_snapshot_devices(m, devs);
 	int rc = 0;
 	for (unsigned i = 0; i < n && rc == 0; i++) {
 		size_t len = devs[i].save(devs[i].dev, NULL, 0);
@@ -350,8 +343,8 @@ static int load_section(const struct snapfile *snap, enum snap_section_type type
 
 static int restore_devices(struct machine *m, const struct snapfile *snap, struct errmsg *e)
 {
-	static struct dev_image devs[MAX_DEVS];
-	unsigned n = list_devices(m, devs);
+	static struct snap_dev devs[MACHINE_SNAPSHOT_MAX_DEVS];
+	unsigned n = machine_snapshot_devices(m, devs);
 	for (unsigned i = 0; i < snap->nsec; i++) { /* and nothing in it that this machine lacks */
 		if (snap->sec[i].type != SNAP_SEC_DEVICE)
 			continue;

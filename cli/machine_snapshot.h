@@ -10,6 +10,7 @@
 #include "cli/config.h"
 #include "cli/machine.h"
 #include "cli/options.h"
+#include "replay/snap_reset.h"
 #include "replay/snapfile.h"
 
 struct snapshot_figures {
@@ -18,6 +19,11 @@ struct snapshot_figures {
 	uint64_t pause_ns;  /* until every vCPU was parked */
 	uint64_t write_ns;  /* writing (or, on resume, applying) everything */
 };
+
+/* The machine's devices with state of their own, by the names a snapshot gives their images;
+ * in the order resume loads them (the bus before the functions). d holds MACHINE_SNAPSHOT_MAX_DEVS. */
+#define MACHINE_SNAPSHOT_MAX_DEVS (8 + 32 * 8)
+unsigned machine_snapshot_devices(struct machine *m, struct snap_dev *d);
 
 /* What this build writes into a snapshot's header and accepts back. */
 const char *snapshot_build_id(void);
