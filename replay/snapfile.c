@@ -146,13 +146,39 @@ static bool page_is_zero(const uint8_t *p)
 	return acc == 0;
 }
 
+/* Pages the process never touched (neither present nor swapped out, per /proc/self/pagemap)
+ * are zero: skipping them saves reading them, which on a nested KVM costs a page fault each
+ * (~10 µs: most of a mostly-empty guest's snapshot time). untouched[i] for page i of [host,
+ * host + n pages); false everywhere when pagemap cannot be read (then every page is read). */
+static void find_untouched(const uint8_t *host, uint64_t n, bool *untouched)
+{
+	memset(untouched, 0, n * sizeof(*untouched));
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	uint64_t ent[512];
+	for (uint64_t i = 0; i < n; i += 512) {
+		uint64_t k = n - i < 512 ? n - i : 512;
+		off_t off = (off_t)(((uintptr_t)host / PAGE + i) * 8);
+		if (pread(fd, ent, k * 8, off) != (ssize_t)(k * 8))
+			break;
+		for (uint64_t j = 0; j < k; j++)
+			untouched[i + j] = !(ent[j] & (3ull << 62)); /* bit 63 present, bit 62 swapped */
+	}
+	close(fd);
+}
+
 /* One chunk: u64 gpa, u64 pages, bitmap (whole u64 words), then the pages whose bit is set. */
 int snapfile_add_ram(struct snapfile_writer *w, const struct gmem *mem, struct errmsg *e)
 {
 	size_t words = SNAPFILE_RAM_CHUNK_PAGES / 64;
 	uint8_t *buf = malloc(16 + words * 8 + (size_t)SNAPFILE_RAM_CHUNK_PAGES * PAGE);
-	if (!buf)
+	bool *untouched = malloc(SNAPFILE_RAM_CHUNK_PAGES * sizeof(bool));
+	if (!buf || !untouched) {
+		free(buf);
+		free(untouched);
 		return errmsg_set(e, ENOMEM, "out of memory for a RAM chunk");
+	}
 	int rc = 0;
 	for (unsigned s = 0; s < mem->nslots && rc == 0; s++) {
 		const struct gmem_slot *sl = &mem->slot[s];
@@ -164,9 +190,10 @@ int snapfile_add_ram(struct snapfile_writer *w, const struct gmem *mem, struct e
 			put_le(buf, sl->gpa + first * PAGE, 8);
 			put_le(buf + 8, n, 8);
 			uint8_t *bm = buf + 16, *out = buf + 16 + nwords * 8;
+			find_untouched(sl->host + first * PAGE, n, untouched);
 			for (uint64_t i = 0; i < n; i++) {
 				const uint8_t *pg = sl->host + (first + i) * PAGE;
-				if (page_is_zero(pg))
+				if (untouched[i] || page_is_zero(pg))
 					continue;
 				bm[i / 8] |= (uint8_t)(1u << (i % 8));
 				memcpy(out, pg, PAGE);
@@ -176,6 +203,7 @@ int snapfile_add_ram(struct snapfile_writer *w, const struct gmem *mem, struct e
 		}
 	}
 	free(buf);
+	free(untouched);
 	return rc;
 }
 
@@ -357,7 +385,8 @@ int snapfile_payload(const struct snapfile *f, const struct snap_section *s, uin
 	return 0;
 }
 
-static int load_chunk(const struct gmem *mem, uint8_t **covered, const uint8_t *c, size_t len, struct errmsg *e)
+static int load_chunk(const struct gmem *mem, uint8_t **covered, bool *untouched, const uint8_t *c, size_t len,
+		      struct errmsg *e)
 {
 	if (len < 16)
 		return errmsg_set(e, EINVAL, "RAM section: %zu bytes, shorter than its header", len);
@@ -377,6 +406,7 @@ static int load_chunk(const struct gmem *mem, uint8_t **covered, const uint8_t *
 	if (len != 16 + nwords * 8 + set * PAGE)
 		return errmsg_set(e, EINVAL, "RAM section at 0x%" PRIx64 ": %zu bytes for %" PRIu64 " pages", gpa, len, set);
 	uint64_t first = (gpa - mem->slot[s].gpa) / PAGE;
+	find_untouched(mem->slot[s].host + first * PAGE, n, untouched);
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t pg = first + i;
 		if (covered[s][pg / 8] & (1u << (pg % 8)))
@@ -386,7 +416,7 @@ static int load_chunk(const struct gmem *mem, uint8_t **covered, const uint8_t *
 		if ((bm[i / 8] >> (i % 8)) & 1) {
 			memcpy(host, data, PAGE);
 			data += PAGE;
-		} else if (!page_is_zero(host)) { /* reading a fresh page maps the zero page: no RAM used */
+		} else if (!untouched[i] && !page_is_zero(host)) { /* a fresh VM's pages stay unallocated */
 			memset(host, 0, PAGE);
 		}
 	}
@@ -396,7 +426,8 @@ static int load_chunk(const struct gmem *mem, uint8_t **covered, const uint8_t *
 int snapfile_load_ram(const struct snapfile *f, const struct gmem *mem, struct errmsg *e)
 {
 	uint8_t *covered[GMEM_MAX_SLOTS] = { NULL };
-	int rc = 0;
+	bool *untouched = malloc(SNAPFILE_RAM_CHUNK_PAGES * sizeof(bool));
+	int rc = untouched ? 0 : errmsg_set(e, ENOMEM, "out of memory");
 	for (unsigned s = 0; s < mem->nslots && rc == 0; s++)
 		if (!(covered[s] = calloc(1, mem->slot[s].size / PAGE / 8 + 1)))
 			rc = errmsg_set(e, ENOMEM, "out of memory");
@@ -407,7 +438,7 @@ int snapfile_load_ram(const struct snapfile *f, const struct gmem *mem, struct e
 		size_t len;
 		rc = snapfile_payload(f, &f->sec[i], &buf, &len, e);
 		if (rc == 0) {
-			rc = load_chunk(mem, covered, buf, len, e);
+			rc = load_chunk(mem, covered, untouched, buf, len, e);
 			free(buf);
 		}
 	}
@@ -421,5 +452,6 @@ int snapfile_load_ram(const struct snapfile *f, const struct gmem *mem, struct e
 			}
 	for (unsigned s = 0; s < mem->nslots; s++)
 		free(covered[s]);
+	free(untouched);
 	return rc;
 }
