@@ -280,8 +280,8 @@ static int checkpoint(struct machine *m, const char *path, bool stop, FILE *out)
 		fprintf(out, "error: %s: %s\n", path, e.text);
 		return rc;
 	}
-	fprintf(out, "%s: %s written to %s (%.1f MiB for %.0f MiB of RAM; vCPUs paused %.2f ms, written in %.1f ms)%s\n",
-		vm_name(m->vm), stop ? "suspended, snapshot" : "checkpoint", path, fig.bytes / 1048576.0,
+	fprintf(out, "%s: %s written to %s (%.1f KiB for %.0f MiB of RAM; vCPUs paused %.2f ms, written in %.1f ms)%s\n",
+		vm_name(m->vm), stop ? "suspended, snapshot" : "checkpoint", path, fig.bytes / 1024.0,
 		fig.ram_bytes / 1048576.0, fig.pause_ns / 1e6, fig.write_ns / 1e6, stop ? "; the VM has stopped" : "");
 	return 0;
 }

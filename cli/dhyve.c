@@ -161,8 +161,8 @@ int main(int argc, char **argv)
 			status = fail(o.name, e.text);
 			goto out;
 		}
-		fprintf(stderr, "dhyve: %s: resumed from %s (%.1f MiB file, %.1f ms)\n", o.name, o.restore_file,
-			fig.bytes / 1048576.0, fig.write_ns / 1e6);
+		fprintf(stderr, "dhyve: %s: resumed from %s (%.1f KiB file, %.1f ms)\n", o.name, o.restore_file,
+			fig.bytes / 1024.0, fig.write_ns / 1e6);
 		snapfile_close(&snap);
 	}
 	if (m.rep) /* around the stub's handler: their own steps stay their own */

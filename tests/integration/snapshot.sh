@@ -64,6 +64,27 @@ cat $TMP/su.out $TMP/r3.out >$TMP/joined.out
 cmp -s $TMP/joined.out $TMP/full.out || fail "suspend + resume != the whole run: $(diff $TMP/full.out $TMP/joined.out)"
 pass "suspend, then resume: together exactly the uninterrupted run"
 
+# --- two vCPUs (guests/gdbsmp.elf counts on both, forever): both run on after a resume ---
+timeout 60 "$DHYVE" -c 2 -m 64M -l com1,stdio -o kernel=$GUESTS/gdbsmp.elf smp </dev/null >$TMP/smp.out 2>$TMP/smp.err &
+bgpid=$!
+PIDS+=($bgpid)
+wait_for_text $TMP/smp.out "APs up: 1" 20
+"$DHYVECTL" --vm=smp --suspend=$TMP/smp.snap >$TMP/ctl.out 2>&1 || fail "--suspend (SMP): $(cat $TMP/ctl.out)"
+wait $bgpid || true
+timeout 60 "$DHYVE" -r $TMP/smp.snap </dev/null >$TMP/smp2.out 2>$TMP/smp2.err &
+bgpid=$!
+PIDS+=($bgpid)
+wait_for_text $TMP/smp2.err "resumed from" 20
+rax() { "$DHYVECTL" --vm=smp --get-all | awk -v r="rax[$1]" '$1 == r { print $2 }'; }
+a0=$(rax 0) a1=$(rax 1)
+sleep 0.5
+b0=$(rax 0) b1=$(rax 1)
+"$DHYVECTL" --vm=smp --destroy >/dev/null
+wait $bgpid || true
+[ -n "$a0" ] && [ -n "$a1" ] && [ "$a0" != "$b0" ] && [ "$a1" != "$b1" ] ||
+	fail "SMP resume: both vCPUs should count on: rax[0] $a0 -> $b0, rax[1] $a1 -> $b1 ($(cat $TMP/smp2.err))"
+pass "two vCPUs suspended and resumed: both count on"
+
 # --- refusals: each names its reason, and no guest runs ---
 refuse() { # refuse WHAT EXPECTED_TEXT ARGS...
 	local what=$1 text=$2
