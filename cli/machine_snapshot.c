@@ -234,7 +234,7 @@ static int add_vm_state(struct machine *m, struct snapfile_writer *w, struct err
 	struct vm_chip_state cs;
 	uint8_t chip[4096];
 	if (rc == 0)
-		rc = vm_chip_state_get(m->vm, &cs, e);
+		rc = vm_chip_state_get(m->vm, &cs, true, e);
 	if (rc == 0 && vm_chip_state_encode(&cs, NULL, 0) > sizeof(chip))
 		rc = errmsg_set(e, E2BIG, "irqchip image larger than expected");
 	if (rc == 0)

@@ -93,7 +93,7 @@ int snap_reset_take(struct snap_reset *r, struct errmsg *e)
 		if (rc < 0)
 			return rc;
 	}
-	int rc = vm_chip_state_get(r->vm, &r->chip, e);
+	int rc = vm_chip_state_get(r->vm, &r->chip, true, e);
 	if (rc == 0)
 		rc = take_devices(r, e);
 	/* Clear the log first: a page the guest writes from here on is dirty again. */
@@ -210,7 +210,7 @@ int snap_reset_restore(struct snap_reset *r, unsigned vcpu_parts, struct snap_re
 		st->pages += copy_back(&r->slot[s]);
 	uint64_t t2 = now_ns();
 	/* Irqchip before devices, as on resume (cli/machine_snapshot.c says why). */
-	int rc = vm_chip_state_get(r->vm, &r->chip_now, e);
+	int rc = vm_chip_state_get(r->vm, &r->chip_now, false, e);
 	if (rc == 0 && chips_differ(&r->chip, &r->chip_now)) {
 		rc = vm_chip_state_set(r->vm, &r->chip, false, e);
 		st->chip_loaded = true;

@@ -216,7 +216,7 @@ static void vcpu_state_round_trip(void **state)
 	assert_memory_equal(&s.sregs, &t.sregs, sizeof(s.sregs));
 	assert_memory_equal(&s.lapic, &t.lapic, sizeof(s.lapic));
 	struct vm_chip_state cs;
-	if (vm_chip_state_get(m.vm, &cs, &e) < 0 || vm_chip_state_set(m.vm, &cs, true, &e) < 0)
+	if (vm_chip_state_get(m.vm, &cs, true, &e) < 0 || vm_chip_state_set(m.vm, &cs, true, &e) < 0)
 		fail_msg("%s", e.text);
 	assert_true(cs.has_pit);
 	machine_destroy(&m);

@@ -391,7 +391,7 @@ int vcpu_state_decode(struct vcpu_state *s, const void *buf, size_t len, struct 
 			return errmsg_set(e, errno, what ": %s", strerror(errno));                             \
 	} while (0)
 
-int vm_chip_state_get(struct vm *vm, struct vm_chip_state *s, struct errmsg *e)
+int vm_chip_state_get(struct vm *vm, struct vm_chip_state *s, bool with_clock, struct errmsg *e)
 {
 	memset(s, 0, sizeof(*s));
 	s->pic_master.chip_id = KVM_IRQCHIP_PIC_MASTER;
@@ -404,7 +404,8 @@ int vm_chip_state_get(struct vm *vm, struct vm_chip_state *s, struct errmsg *e)
 		s->has_pit = true;
 	else if (errno != ENXIO && errno != ENOENT)
 		return errmsg_set(e, errno, "KVM_GET_PIT2: %s", strerror(errno));
-	VM_IOC("KVM_GET_CLOCK", KVM_GET_CLOCK, &s->clock);
+	if (with_clock)
+		VM_IOC("KVM_GET_CLOCK", KVM_GET_CLOCK, &s->clock);
 	return 0;
 }
 

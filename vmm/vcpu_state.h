@@ -71,7 +71,8 @@ struct vm_chip_state {
 	struct kvm_clock_data clock;
 };
 
-int vm_chip_state_get(struct vm *vm, struct vm_chip_state *s, struct errmsg *e);
+/* with_clock false skips the KVM clock (one ioctl less for a reset that only compares). */
+int vm_chip_state_get(struct vm *vm, struct vm_chip_state *s, bool with_clock, struct errmsg *e);
 /* with_clock false leaves the KVM clock running (a fast reset: the guest's clock goes on). */
 int vm_chip_state_set(struct vm *vm, const struct vm_chip_state *s, bool with_clock, struct errmsg *e);
 size_t vm_chip_state_encode(const struct vm_chip_state *s, void *buf, size_t len);
