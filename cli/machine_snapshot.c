@@ -37,11 +37,12 @@ static uint64_t now_ns(void)
 
 /* ---- the configuration ---- */
 
-/* Keys that say how this dhyve was started, not what the machine is. */
+/* Keys that say how this dhyve was started, not what the machine is. A debugger's stub is one:
+ * a VM checkpointed under gdb (-G w1234) would otherwise wait for gdb again on every resume. */
 static bool not_saved(const char *name)
 {
 	return strcmp(name, "restore.file") == 0 || strcmp(name, "record") == 0 || strncmp(name, "record.", 7) == 0 ||
-	       strcmp(name, "replay") == 0 || strncmp(name, "kernel.", 7) == 0;
+	       strcmp(name, "replay") == 0 || strncmp(name, "kernel.", 7) == 0 || strncmp(name, "gdb.", 4) == 0;
 }
 
 static int config_text(const struct config *cfg, char **text, size_t *len, struct errmsg *e)
