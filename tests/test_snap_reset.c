@@ -200,6 +200,11 @@ static void vcpu_state_round_trip(void **state)
 	s.regs.rax = 0x1122334455667788ull;
 	s.regs.r15 = 42;
 	s.debugregs.db[1] = 0x1000;
+	if (s.has_xsave) {
+		s.xsave[160 / 4 + 7 * 4] = 0x5eed5eed; /* XMM7's low dword in the legacy area */
+		s.xsave[512 / 4] |= 2; /* XSTATE_BV: SSE state present (else XRSTOR leaves it at init) */
+	} else
+		s.fpu.xmm[7][0] = 0xed;
 	for (unsigned i = 0; i < s.nmsrs; i++)
 		if (s.msrs[i].index == 0xc0000102) /* KERNEL_GS_BASE */
 			s.msrs[i].data = 0xffff888000001000ull;
@@ -210,6 +215,10 @@ static void vcpu_state_round_trip(void **state)
 	assert_int_equal(t.regs.rax, 0x1122334455667788ull);
 	assert_int_equal(t.regs.r15, 42);
 	assert_int_equal(t.debugregs.db[1], 0x1000);
+	if (s.has_xsave)
+		assert_int_equal(t.xsave[160 / 4 + 7 * 4], 0x5eed5eed);
+	else
+		assert_int_equal(t.fpu.xmm[7][0], 0xed);
 	uint64_t kgs = 0;
 	assert_int_equal(vcpu_get_msr(v, 0xc0000102, &kgs), 0);
 	assert_int_equal(kgs, 0xffff888000001000ull);
