@@ -10,6 +10,7 @@
 
 #include "cli/config.h"
 #include "cli/machine.h"
+#include "cli/machine_snapshot.h"
 #include "fallback/fallback.h"
 #include "trace/disas.h"
 #include "trace/tracer.h"
@@ -265,9 +266,33 @@ static int disas(struct machine *m, const char *args, FILE *out)
 	return 0;
 }
 
+/* "checkpoint PATH" (the VM runs on) and "suspend PATH" (it ends once the file is written). */
+static int checkpoint(struct machine *m, const char *path, bool stop, FILE *out)
+{
+	if (path[0] != '/') {
+		fprintf(out, "error: %s needs an absolute path\n", stop ? "suspend" : "checkpoint");
+		return -EINVAL;
+	}
+	struct errmsg e;
+	struct snapshot_figures fig;
+	int rc = machine_checkpoint(m, path, stop, &fig, &e);
+	if (rc < 0) {
+		fprintf(out, "error: %s: %s\n", path, e.text);
+		return rc;
+	}
+	fprintf(out, "%s: %s written to %s (%.1f KiB for %.0f MiB of RAM; vCPUs paused %.2f ms, written in %.1f ms)%s\n",
+		vm_name(m->vm), stop ? "suspended, snapshot" : "checkpoint", path, fig.bytes / 1024.0,
+		fig.ram_bytes / 1048576.0, fig.pause_ns / 1e6, fig.write_ns / 1e6, stop ? "; the VM has stopped" : "");
+	return 0;
+}
+
 int control_cmds_handle(void *machine, const char *request, FILE *out)
 {
 	struct machine *m = machine;
+	if (strncmp(request, "checkpoint ", 11) == 0)
+		return checkpoint(m, request + 11, false, out);
+	if (strncmp(request, "suspend ", 8) == 0)
+		return checkpoint(m, request + 8, true, out);
 	if (strncmp(request, "trace-dump ", 11) == 0)
 		return trace_dump(m, request + 11, out);
 	if (strncmp(request, "disas ", 6) == 0)
@@ -281,6 +306,6 @@ int control_cmds_handle(void *machine, const char *request, FILE *out)
 		fprintf(out, "%s: destroyed\n", vm_name(m->vm));
 		return 0;
 	}
-	fprintf(out, "error: unknown request '%s' (get-all, get-stats [json], trace-dump PATH, disas VCPU ADDR COUNT, destroy)\n", request);
+	fprintf(out, "error: unknown request '%s' (get-all, get-stats [json], trace-dump PATH, disas VCPU ADDR COUNT, checkpoint PATH, suspend PATH, destroy)\n", request);
 	return -EINVAL;
 }

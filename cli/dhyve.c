@@ -12,6 +12,7 @@
 #include "cli/control.h"
 #include "cli/control_cmds.h"
 #include "cli/machine.h"
+#include "cli/machine_snapshot.h"
 #include "cli/options.h"
 #include "cli/bundle.h"
 #include "gdbstub/gdbstub.h"
@@ -118,10 +119,14 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0 && config_get(&cfg, "replay"))
 		rc = bundle_load_for_replay(&cfg, &e);
+	struct snapfile snap = { 0 };
+	if (rc == 0 && config_get(&cfg, "restore.file"))
+		rc = snapshot_open_for_resume(&snap, &cfg, &e);
 	if (rc < 0 || options_from_config(&cfg, &o, &e) < 0 ||
 	    (o.record_dir && bundle_prepare(&cfg, o.record_dir, o.record_copy_images, &e) < 0)) {
 		fail("", e.text);
 		fprintf(stderr, "(dhyve -h lists the options)\n");
+		snapfile_close(&snap);
 		config_free(&cfg);
 		return VM_END_ERROR;
 	}
@@ -148,6 +153,17 @@ int main(int argc, char **argv)
 	if (machine_create(&m, &o, &e) < 0 || start_gdbstub(&m, &o, &stub, &e) < 0) {
 		status = fail(o.name, e.text);
 		goto out;
+	}
+	m.cfg = &cfg;
+	if (o.restore_file) {
+		struct snapshot_figures fig;
+		if (machine_restore(&m, &snap, &o, &fig, &e) < 0) {
+			status = fail(o.name, e.text);
+			goto out;
+		}
+		fprintf(stderr, "dhyve: %s: resumed from %s (%.1f KiB file, %.1f ms)\n", o.name, o.restore_file,
+			fig.bytes / 1024.0, fig.write_ns / 1e6);
+		snapfile_close(&snap);
 	}
 	if (m.rep) /* around the stub's handler: their own steps stay their own */
 		replayer_install_debug(m.rep);
@@ -176,6 +192,7 @@ out:
 	m.gdb = NULL;
 	machine_destroy(&m);
 out_ctl:
+	snapfile_close(&snap);
 	control_close(&ctl);
 	config_free(&cfg);
 	close(sigfd);

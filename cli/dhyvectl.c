@@ -13,7 +13,8 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: dhyvectl --vm=NAME [--get-all] [--get-stats [--json]] [--trace-dump=FILE]\n"
-		     "                [--disas [--vcpu=N] [--addr=A] [--count=N]] [--destroy]\n"
+		     "                [--disas [--vcpu=N] [--addr=A] [--count=N]] [--checkpoint=FILE] [--suspend=FILE]\n"
+		     "                [--destroy]\n"
 		     "       dhyvectl --log-dump=FILE\n"
 		     "       --vm=NAME          the VM to talk to (as given to dhyve)\n"
 		     "       --get-all          registers of every vCPU\n"
@@ -21,6 +22,8 @@ static void usage(FILE *out)
 		     "       --json             --get-stats as JSON\n"
 		     "       --trace-dump=FILE  write the exit rings to FILE (the VM needs -o trace.entries=N)\n"
 		     "       --disas            decode instructions of a vCPU (default: vCPU 0, 10 from its RIP)\n"
+		     "       --checkpoint=FILE  write a snapshot of the VM to FILE; it runs on (resume: dhyve -r FILE)\n"
+		     "       --suspend=FILE     write a snapshot to FILE and stop the VM\n"
 		     "       --destroy          end the VM\n"
 		     "       --log-dump=FILE    print a replay log (DIR/log.rlog of -o record=DIR) readably; needs no VM\n");
 }
@@ -39,7 +42,7 @@ static int absolute_path(const char *path, char *out, size_t len)
 int main(int argc, char **argv)
 {
 	enum { OPT_VM = 1, OPT_GET_ALL, OPT_GET_STATS, OPT_JSON, OPT_TRACE_DUMP, OPT_DISAS, OPT_VCPU, OPT_ADDR,
-	       OPT_COUNT, OPT_DESTROY, OPT_LOG_DUMP, OPT_HELP };
+	       OPT_COUNT, OPT_DESTROY, OPT_LOG_DUMP, OPT_HELP, OPT_CHECKPOINT, OPT_SUSPEND };
 	static const struct option longopts[] = {
 		{ "vm", required_argument, NULL, OPT_VM },
 		{ "get-all", no_argument, NULL, OPT_GET_ALL },
@@ -51,13 +54,17 @@ int main(int argc, char **argv)
 		{ "addr", required_argument, NULL, OPT_ADDR },
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "destroy", no_argument, NULL, OPT_DESTROY },
+		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+		{ "suspend", required_argument, NULL, OPT_SUSPEND },
 		{ "log-dump", required_argument, NULL, OPT_LOG_DUMP },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *vm = NULL, *vcpu = "0", *addr = "rip", *count = "10", *log_dump = NULL;
 	char dump[CONTROL_REQUEST_MAX + 16], disas[CONTROL_REQUEST_MAX], path[CONTROL_REQUEST_MAX];
-	const char *requests[5];
+	char snap[CONTROL_REQUEST_MAX + 16];
+	const char *requests[6];
+	bool want_snap = false;
 	unsigned nreq = 0;
 	bool json = false, want_all = false, want_stats = false, want_dump = false, want_disas = false,
 	     want_destroy = false;
@@ -82,6 +89,17 @@ int main(int argc, char **argv)
 		case OPT_ADDR: addr = optarg; break;
 		case OPT_COUNT: count = optarg; break;
 		case OPT_DESTROY: want_destroy = true; break;
+		case OPT_CHECKPOINT:
+		case OPT_SUSPEND:
+			/* The snapshot is written by the dhyve process, whose working directory is not ours. */
+			if (want_snap || !optarg[0] || absolute_path(optarg, path, sizeof(path) - 12) < 0) {
+				fprintf(stderr, "dhyvectl: --%s=%s: one snapshot at a time, with a path not empty nor too long\n",
+					ch == OPT_SUSPEND ? "suspend" : "checkpoint", optarg);
+				return 1;
+			}
+			snprintf(snap, sizeof(snap), "%s %s", ch == OPT_SUSPEND ? "suspend" : "checkpoint", path);
+			want_snap = true;
+			break;
 		case OPT_LOG_DUMP: log_dump = optarg; break;
 		case OPT_HELP:
 		case 'h': usage(stdout); return 0;
@@ -113,6 +131,8 @@ int main(int argc, char **argv)
 		}
 		requests[nreq++] = disas;
 	}
+	if (want_snap)
+		requests[nreq++] = snap;
 	if (want_destroy)
 		requests[nreq++] = "destroy";
 	if (optind < argc) {
@@ -124,7 +144,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (nreq == 0) {
-		fprintf(stderr, "dhyvectl: nothing to do: give --get-all, --get-stats, --trace-dump, --disas or --destroy\n");
+		fprintf(stderr, "dhyvectl: nothing to do: give --get-all, --get-stats, --trace-dump, --disas, --checkpoint, --suspend or --destroy\n");
 		return 1;
 	}
 	for (unsigned i = 0; i < nreq; i++) {

@@ -305,12 +305,14 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 		return rc;
 
 	struct boot_state bs;
-	rc = loader_load_file(vm_gmem(m->vm), o->kernel, o->cmdline, &bs, &m->kernel, e);
-	if (rc < 0)
-		return rc;
-	rc = vcpu_apply_boot_state(vm_vcpu(m->vm, 0), &bs, e);
-	if (rc < 0)
-		return rc;
+	if (!o->restore_file) { /* -r: RAM and registers come from the snapshot (machine_restore) */
+		rc = loader_load_file(vm_gmem(m->vm), o->kernel, o->cmdline, &bs, &m->kernel, e);
+		if (rc < 0)
+			return rc;
+		rc = vcpu_apply_boot_state(vm_vcpu(m->vm, 0), &bs, e);
+		if (rc < 0)
+			return rc;
+	}
 
 	vm_set_exit_handler(m->vm, VMEXIT_SHUTDOWN, on_guest_death, m);
 	vm_set_exit_handler(m->vm, VMEXIT_EMULATION_FAIL, on_guest_death, m);

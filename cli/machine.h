@@ -53,6 +53,7 @@ struct machine {
 	 * input_lock before the VM goes, since those threads stop only with the bus. */
 	pthread_mutex_t input_lock;
 	struct vm *input_vm;
+	const struct config *cfg;  /* what it was built from (a snapshot saves it); set by dhyve */
 };
 
 /* Creates the VM, its devices and loads the kernel; nothing runs yet. */

@@ -30,6 +30,7 @@ void options_usage(FILE *out)
 		"usage: dhyve [-AHPuw] [-c [[cpus=]n][,sockets=n][,cores=n][,threads=n]] [-G [w][addr:]port]\n"
 		"             [-k config_file] [-l lpcdev[,conf]] [-m memsize[K|M|G|T]] [-o var=value]\n"
 		"             [-s slot,emulation[,conf]] vmname\n"
+		"       dhyve -r file [flags] [vmname]\n"
 		"       -A: accepted for bhyve compatibility (ACPI tables come with the PCI devices)\n"
 		"       -c: number of vCPUs (default 1)\n"
 		"       -G: GDB remote stub on port (127.0.0.1 unless addr is given); w: wait for gdb\n"
@@ -41,6 +42,8 @@ void options_usage(FILE *out)
 		"           trace.entries=N, trace.file=PATH, watchdog=SECONDS, record=DIR, replay=DIR,\n"
 		"           record.copy_images=BOOL, record.panic_at=SYMBOL|ADDR)\n"
 		"       -P: accepted (PAUSE exits are handled by KVM)\n"
+		"       -r: resume from a snapshot file (dhyvectl --checkpoint/--suspend); the VM name\n"
+		"           and configuration come from it unless given here\n"
 		"       -s: PCI slot: [bus:]slot[:func],emulation[,conf] (hostbridge, lpc,\n"
 		"           virtio-blk,PATH[,ro][,nodelete][,sectorsize=N[/P]],\n"
 		"           virtio-net,tapN|tap=NAME|slirp|unix=PATH|null[,mac=xx:xx:xx:xx:xx:xx])\n"
@@ -166,7 +169,7 @@ int options_parse_argv(int argc, char **argv, struct config *cfg, struct errmsg 
 	int ch, rc = 0;
 	optind = 0; /* 0, not 1: glibc then also forgets the position inside a bundled flag group */
 	opterr = 0;
-	while (rc == 0 && (ch = getopt(argc, argv, ":Ac:G:Hhk:l:m:o:Ps:uw")) != -1) {
+	while (rc == 0 && (ch = getopt(argc, argv, ":Ac:G:Hhk:l:m:o:Pr:s:uw")) != -1) {
 		switch (ch) {
 		case 'A': rc = set(cfg, "acpi_tables", "true", e); break;
 		case 'c': rc = parse_cpus(cfg, optarg, e); break;
@@ -178,6 +181,7 @@ int options_parse_argv(int argc, char **argv, struct config *cfg, struct errmsg 
 		case 'm': rc = set(cfg, "memory.size", optarg, e); break;
 		case 'o': rc = config_set_assignment(cfg, optarg, e); break;
 		case 'P': rc = set(cfg, "x86.vmexit_on_pause", "true", e); break;
+		case 'r': rc = set(cfg, "restore.file", optarg, e); break;
 		case 's': rc = parse_slot(cfg, optarg, e); break;
 		case 'u': rc = set(cfg, "rtc.use_localtime", "false", e); break;
 		case 'w': rc = set(cfg, "x86.strictmsr", "false", e); break;
@@ -191,7 +195,7 @@ int options_parse_argv(int argc, char **argv, struct config *cfg, struct errmsg 
 		return errmsg_set(e, EINVAL, "'%s': unexpected argument after the VM name '%s'", argv[optind + 1], argv[optind]);
 	if (optind == argc - 1)
 		return set(cfg, "name", argv[optind], e);
-	if (!config_get(cfg, "name"))
+	if (!config_get(cfg, "name") && !config_get(cfg, "restore.file")) /* -r: the snapshot names it */
 		return errmsg_set(e, EINVAL, "no VM name given (usage: dhyve [flags] vmname)");
 	return 0;
 }
@@ -344,6 +348,9 @@ int options_from_config(const struct config *cfg, struct dhyve_options *o, struc
 	o->com[0] = config_get(cfg, "lpc.com1.path");
 	o->com[1] = config_get(cfg, "lpc.com2.path");
 	o->kernel = config_get(cfg, "kernel");
+	o->restore_file = config_get(cfg, "restore.file");
+	if (o->restore_file && (!o->restore_file[0] || config_get(cfg, "record") || config_get(cfg, "replay")))
+		return errmsg_set(e, EINVAL, "-r %s: needs a file, and cannot be combined with record= or replay= yet", o->restore_file);
 	o->cmdline = config_get(cfg, "cmdline");
 	if (!o->kernel)
 		return errmsg_set(e, EINVAL, "no kernel to boot: give -o kernel=PATH (ELF or Multiboot)");

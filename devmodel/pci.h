@@ -153,6 +153,11 @@ struct pci_func_ops {
 	 * the bus lock. */
 	void (*poll_input)(struct pci_func *f);
 	void (*reset)(struct pci_func *f);   /* device state back to power-on (config is the bus's) */
+	/* Device-private state for snapshots (config space is pci_func_save's), as pci_func_save:
+	 * save with buf NULL returns the size; load refuses (-EINVAL) all but one valid image.
+	 * NULL: the device has no state of its own. */
+	size_t (*save)(struct pci_func *f, void *buf, size_t len);
+	int (*load)(struct pci_func *f, const void *buf, size_t len);
 	void (*destroy)(struct pci_func *f); /* frees priv */
 };
 

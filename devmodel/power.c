@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/bytes.h"
+
 #define PM1_SCI_EN       (1u << 0)
 #define PM1_BM_RLD       (1u << 1)
 #define PM1_GBL_RLS      (1u << 2) /* write-only */
@@ -187,5 +189,35 @@ int pvpanic_access(void *opaque, uint64_t offset, unsigned size, bool is_write, 
 	uint32_t events = (uint32_t)*value & (PVPANIC_PANICKED | PVPANIC_CRASH_LOADED);
 	if (events)
 		request(p, POWER_PANIC, events);
+	return 0;
+}
+
+/* Snapshot image, version 1: u8 version, u8 reset control, u16 PM1 status, enable, control. */
+#define POWER_STATE_VERSION 1
+
+size_t power_ctl_save(const struct power_ctl *p, void *buf, size_t len)
+{
+	if (!buf)
+		return POWER_CTL_STATE_SIZE;
+	if (len < POWER_CTL_STATE_SIZE)
+		return 0;
+	uint8_t *b = buf;
+	b[0] = POWER_STATE_VERSION;
+	b[1] = p->reset_ctl;
+	put_le(b + 2, p->pm1_sts, 2);
+	put_le(b + 4, p->pm1_en, 2);
+	put_le(b + 6, p->pm1_cnt, 2);
+	return POWER_CTL_STATE_SIZE;
+}
+
+int power_ctl_load(struct power_ctl *p, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	if (!buf || len != POWER_CTL_STATE_SIZE || b[0] != POWER_STATE_VERSION || (b[1] & ~RST_STORED))
+		return -EINVAL;
+	p->reset_ctl = b[1];
+	p->pm1_sts = (uint16_t)get_le(b + 2, 2);
+	p->pm1_en = (uint16_t)get_le(b + 4, 2);
+	p->pm1_cnt = (uint16_t)get_le(b + 6, 2);
 	return 0;
 }

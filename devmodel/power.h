@@ -5,6 +5,7 @@
 #define DHYVE_DEVMODEL_POWER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define PM1A_EVT_PORT 0x400  /* PM1a status (2) + enable (2) */
@@ -45,5 +46,11 @@ int power_debugexit_access(void *p, uint64_t offset, unsigned size, bool is_writ
 #define PVPANIC_PANICKED 1u
 #define PVPANIC_CRASH_LOADED 2u
 int pvpanic_access(void *p, uint64_t offset, unsigned size, bool is_write, uint64_t *value);
+
+/* Snapshot of the PM1a and reset control registers, as uart16550_save/load: save with buf NULL
+ * returns the size; load refuses (-EINVAL) anything but one valid image. */
+#define POWER_CTL_STATE_SIZE 8
+size_t power_ctl_save(const struct power_ctl *p, void *buf, size_t len);
+int power_ctl_load(struct power_ctl *p, const void *buf, size_t len);
 
 #endif

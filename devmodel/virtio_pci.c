@@ -323,6 +323,16 @@ static void func_destroy(struct pci_func *f)
 	free(vp);
 }
 
+static size_t func_save(struct pci_func *f, void *buf, size_t len)
+{
+	return virtio_pci_save(f->priv, buf, len);
+}
+
+static int func_load(struct pci_func *f, const void *buf, size_t len)
+{
+	return virtio_pci_load(f->priv, buf, len);
+}
+
 static const struct pci_func_ops virtio_func_ops = {
 	.name = "virtio",
 	.cfg_write = func_cfg_write,
@@ -330,6 +340,8 @@ static const struct pci_func_ops virtio_func_ops = {
 	.poll_input = func_poll_input,
 	.reset = func_reset,
 	.destroy = func_destroy,
+	.save = func_save,
+	.load = func_load,
 };
 
 static int add_cap(struct pci_func *f, uint8_t type, uint32_t offset, uint32_t length, struct errmsg *e)

@@ -18,8 +18,11 @@ ALL="uart16550 iobus loader gdb_packet config_file cmdline tracefile pagewalk pc
 declare -A SECONDS_FOR=([uart16550]=20 [iobus]=10 [gdb_packet]=10 [loader]=5 [config_file]=5 [cmdline]=5
 			[tracefile]=5 [pagewalk]=5 [pci_config]=5 [fw_cfg]=5 [rtc]=5 [ahci]=10 [virtio_blk]=5
 			[virtio_net]=5 [rlog]=5)
+ALL="$ALL snapfile"
+SECONDS_FOR[snapfile]=5
 # Longest input each target needs (gdb_packet: a packet past the 16 KiB limit).
 declare -A MAX_LEN=([gdb_packet]=20000)
+MAX_LEN[snapfile]=20000 # a whole snapshot of the snapcount guest is 12.5 KiB
 
 fail() { echo "run_seeds.sh: FAIL: $*" >&2; exit 1; }
 

@@ -645,9 +645,36 @@ static void test_parse_twice_no_stale_getopt_state(void **state)
 	done(&r);
 }
 
+/* -r FILE (bhyve's resume flag): the VM name may come from the snapshot; record and replay not. */
+static void test_restore(void **state)
+{
+	(void)state;
+	struct run r;
+	run_argv(&r, (char *[]){ "dhyve", "-r", "vm0.snap", NULL });
+	assert_int_equal(r.parse_rc, 0);
+	assert_string_equal(config_get(&r.cfg, "restore.file"), "vm0.snap");
+	assert_null(config_get(&r.cfg, "name")); /* dhyve fills it in from the snapshot */
+	done(&r);
+
+	RUN(&r, "-r", "vm0.snap", "-o", "kernel=k", "other");
+	expect_ok(&r);
+	assert_string_equal(r.o.restore_file, "vm0.snap");
+	assert_string_equal(r.o.name, "other");
+	done(&r);
+
+	RUN(&r, "-r", "vm0.snap", "-o", "kernel=k", "-o", "record=dir", "vm");
+	expect_fail(&r, EINVAL, "cannot be combined with record= or replay=");
+	done(&r);
+
+	RUN(&r, "-r");
+	expect_fail(&r, EINVAL, "-r: needs an argument");
+	done(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_restore),
 		cmocka_unit_test(test_demo_line),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_cpus_forms),
