@@ -101,7 +101,9 @@ int snapshot_open_for_resume(struct snapfile *snap, struct config *cfg, struct e
 /* The image path of a slot's configuration, for the emulations that have one. */
 static bool disk_path(const struct slot_opt *s, char *path, size_t len)
 {
-	if (strcmp(s->emulation, "virtio-blk") != 0)
+	/* Single-image devices; a multi-port "ahci" slot is not checked (noted in the man page). */
+	if (strcmp(s->emulation, "virtio-blk") != 0 && strcmp(s->emulation, "ahci-hd") != 0 &&
+	    strcmp(s->emulation, "ahci-cd") != 0)
 		return false;
 	size_t n = strcspn(s->conf, ",");
 	if (n == 0 || n >= len)

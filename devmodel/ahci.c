@@ -562,11 +562,24 @@ static void func_destroy(struct pci_func *f)
 	free(a);
 }
 
+/* Snapshots of the machine carry the HBA's own state beside its config space. */
+static size_t func_save(struct pci_func *f, void *buf, size_t len)
+{
+	return ahci_save(f->priv, buf, len);
+}
+
+static int func_load(struct pci_func *f, const void *buf, size_t len)
+{
+	return ahci_load(f->priv, buf, len);
+}
+
 static const struct pci_func_ops ahci_func_ops = {
 	.name = "ahci",
 	.bar_access = bar_access,
 	.reset = func_reset,
 	.destroy = func_destroy,
+	.save = func_save,
+	.load = func_load,
 };
 
 static int setup_port(struct ahci_port *p, const struct ahci_port_conf *pc, struct errmsg *e)
