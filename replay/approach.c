@@ -22,10 +22,13 @@
 #define IDLE_MAX 2000             /* kicks in a row without progress: the guest went elsewhere */
 #define RFLAGS_RF 0x10000ull
 
-static uint64_t mono_ns(void)
+/* The vCPU thread's CPU time: the guest runs only while it does, so a rate measured against it is
+ * not lowered by a loaded host taking the CPU away mid-slice (a lower rate estimate would size the
+ * next slices too long and run past the point). */
+static uint64_t thread_cpu_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -145,7 +148,7 @@ enum vmexit_action replay_approach_continue(struct replayer *r, struct vcpu *vcp
 				" rip 0x%" PRIx64 " regs %08x", insn, regs.rip, regs_fingerprint(&regs), target, t->rip, t->regs_hash);
 		return replay_diverged_action(r);
 	}
-	uint64_t now = mono_ns(), left = target > insn ? target - insn : 0;
+	uint64_t now = thread_cpu_ns(), left = target > insn ? target - insn : 0;
 	/* While the debugger single-steps, the guest crawls and then may race when it lets go: no
 	 * slices then, the breakpoint on the recorded RIP finds the point at any distance. */
 	bool debugger_steps = vcpu_guest_debug_control(vcpu) & KVM_GUESTDBG_SINGLESTEP;
