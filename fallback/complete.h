@@ -81,6 +81,10 @@ struct fb_insn {
 	bool avx512;        /* needs the opmask and ZMM components enabled in XCR0 */
 	uint8_t mem_align;  /* the operand must be aligned to this (#GP(0) otherwise); 0: any */
 	bool sse_align16;   /* ... to 16 bytes, when legacy-encoded (not VEX/EVEX) */
+	bool x87;           /* an x87 instruction (D8-DF): #NM on CR0.EM, #MF when one is pending */
+	bool x87_nowait;    /* ... one of the fn* forms that do not check for a pending exception */
+	bool code32;        /* decoded as 32-bit code (re-encoded for the 64-bit host) */
+	bool names_gpr32;   /* an operand is a 32/16/8-bit general register */
 };
 
 /* Decodes bytes[0..len) in mode. Returns 0, or -ENOENT when the instruction is not one we
