@@ -41,6 +41,8 @@ enum fb_op {
 	/* SSE..AVX-512, AES, PCLMUL, SHA, F16C, FMA, and popcnt, lzcnt, tzcnt, crc32, BMI1/2, ADX:
 	 * run on the host CPU (host_exec.c); counted by capstone's mnemonic, not under this name. */
 	FB_OP_HOST_EXEC,
+	/* AVX2/AVX-512 gathers and AVX-512 scatters (vsib.c), counted by mnemonic too. */
+	FB_OP_VSIB,
 	FB_OP__COUNT
 };
 
@@ -130,6 +132,9 @@ bool fb_decode_host_exec(const cs_insn *insn, enum vcpu_mode mode, struct fb_ins
 bool fb_decode_host_raw(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_insn *in);
 unsigned fb_raw_op_count(void);
 const char *fb_raw_op_name(unsigned i);
+/* Gathers and scatters: whether bytes are one (64-bit code), and its completion (vsib.c). */
+bool fb_decode_vsib(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_insn *in);
+enum fb_step fb_vsib(struct fb_cpu *c, const struct fb_insn *in);
 /* The XSAVE layout of the host CPU (CPUID leaf 0xD), which is what guests see. */
 void fb_xlayout_host(struct fb_xlayout *l);
 

@@ -35,7 +35,8 @@ static void test_decode(void **state)
 		{ { 0x0f, 0x38, 0xf0, 0x00 }, 4, -ENOENT, 0, 0 },        /* movbe with memory: valid, KVM's */
 		{ { 0xf2, 0x0f, 0x38, 0xf1, 0xc1 }, 5, 0, FB_OP_HOST_EXEC, 5 },  /* crc32: same opcode with F2 */
 		{ { 0xf3, 0x48, 0x0f, 0xb8, 0xc0 }, 5, 0, FB_OP_HOST_EXEC, 5 },  /* popcnt: the host runs it */
-		{ { 0xc4, 0xe2, 0x6d, 0x90, 0x04, 0x88 }, 6, -ENOENT, 0, 0 },   /* vpgatherdd: refused */
+		{ { 0xc4, 0xe2, 0x6d, 0x90, 0x04, 0x88 }, 6, 0, FB_OP_VSIB, 6 }, /* vpgatherdd: vsib.c */
+		{ { 0xc4, 0xe2, 0x6d, 0x90, 0xc1 }, 5, -EINVAL, 0, 0 },          /* ... without VSIB: #UD, refused */
 		{ { 0x0f, 0xae, 0x10 }, 3, 0, FB_OP_LDMXCSR, 3 },                /* ldmxcsr: on KVM's image */
 		{ { 0x66, 0x0f, 0xf7, 0xc1 }, 4, -ENOENT, 0, 0 },                /* maskmovdqu: refused */
 		{ { 0x0f, 0x01, 0xf9 }, 3, 0, FB_OP_RDTSCP, 3 },

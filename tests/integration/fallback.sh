@@ -53,12 +53,12 @@ done
 "$DHYVECTL" --vm=simdvm --destroy >/dev/null 2>&1
 pass "fb_simd: dhyvectl --get-stats counts the host-executed instructions per mnemonic"
 
-# Nothing completes a gather at CPL0: an oops-like report and status 4, not a hang.
+# Nothing completes monitor at CPL0: an oops-like report and status 4, not a hang.
 run_dhyve $out $err -l com1,stdio -o kernel=$GUESTS/fb_noemul.elf vm0
 expect_status 4 "fb_noemul"
 expect_grep "KVM could not emulate" $err
 expect_grep "Code:" $err
-expect_grep "vpgatherdd" $err
+expect_grep "monitor" $err
 expect_grep "RIP:" $err
 pass "fb_noemul: an instruction nothing completes stops the VM with a report (status 4)"
 
