@@ -53,6 +53,10 @@ done
 "$DHYVECTL" --vm=simdvm --destroy >/dev/null 2>&1
 pass "fb_simd: dhyvectl --get-stats counts the host-executed instructions per mnemonic"
 
+# The same families in 32-bit protected mode: re-encoded for the 64-bit host.
+run_dhyve $out $err -m 64M -l com1,stdio -o kernel=$GUESTS/fb_simd32.elf vm0
+expect_pass fb_simd32
+
 # Nothing completes monitor at CPL0: an oops-like report and status 4, not a hang.
 run_dhyve $out $err -l com1,stdio -o kernel=$GUESTS/fb_noemul.elf vm0
 expect_status 4 "fb_noemul"
