@@ -85,6 +85,7 @@ struct fb_insn {
 	bool sse_align16;   /* ... to 16 bytes, when legacy-encoded (not VEX/EVEX) */
 	bool x87;           /* an x87 instruction (D8-DF): #NM on CR0.EM, #MF when one is pending */
 	bool x87_nowait;    /* ... one of the fn* forms that do not check for a pending exception */
+	bool mmx;           /* MMX: #UD on CR0.EM, #MF when an x87 exception is pending */
 	bool code32;        /* decoded as 32-bit code (re-encoded for the 64-bit host) */
 	bool names_gpr32;   /* an operand is a 32/16/8-bit general register */
 };

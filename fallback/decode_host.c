@@ -13,7 +13,7 @@ static const uint8_t vector_groups[] = {
 };
 static const uint8_t integer_groups[] = { X86_GRP_BMI, X86_GRP_BMI2, X86_GRP_ADX };
 static const unsigned integer_ids[] = { X86_INS_POPCNT, X86_INS_LZCNT, X86_INS_TZCNT, X86_INS_CRC32 };
-/* Outside those groups but as plain: emms (capstone's MMX group, which is otherwise left out). */
+/* Outside those groups but as plain: emms. */
 static const unsigned vector_ids[] = { X86_INS_EMMS };
 
 /* In those groups, but reaching beyond registers and one operand, or changing how the host
@@ -110,8 +110,10 @@ bool fb_decode_host_exec(const cs_insn *insn, enum vcpu_mode mode, struct fb_ins
 	/* x87 by its escape byte: capstone 4 puts only some of them in its FPU group. fwait (9B)
 	 * is completed on its own (mxcsr.c). */
 	bool x87 = x87_opcode(insn->bytes, insn->size, mode == VCPU_MODE_LONG64);
+	/* MMX (capstone's group, emms among it): the x87 registers as 64-bit vectors. */
+	bool mmx = !x87 && in_groups(d, (const uint8_t[]){ X86_GRP_MMX }, 1);
 	bool integer = !x87 && (in_groups(d, integer_groups, N(integer_groups)) || in_ids(integer_ids, N(integer_ids), insn->id));
-	bool vector = x87 || (!integer && (in_groups(d, vector_groups, N(vector_groups)) || in_ids(vector_ids, N(vector_ids), insn->id)));
+	bool vector = x87 || mmx || (!integer && (in_groups(d, vector_groups, N(vector_groups)) || in_ids(vector_ids, N(vector_ids), insn->id)));
 	if ((!integer && !vector) || in_ids(refused_ids, N(refused_ids), insn->id) ||
 	    strstr(insn->mnemonic, "gather") || strstr(insn->mnemonic, "scatter"))
 		return false;
@@ -142,6 +144,7 @@ bool fb_decode_host_exec(const cs_insn *insn, enum vcpu_mode mode, struct fb_ins
 	memcpy(in->bytes, insn->bytes, insn->size);
 	in->simd = vector;
 	in->x87 = x87;
+	in->mmx = mmx;
 	in->x87_nowait = x87 && in_ids(x87_nowait, N(x87_nowait), insn->id);
 	in->code32 = mode == VCPU_MODE_PROT32;
 	in->avx512 = in_groups(d, (const uint8_t[]){ X86_GRP_AVX512 }, 1);

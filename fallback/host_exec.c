@@ -56,6 +56,11 @@ static enum fb_step state_checks(struct fb_cpu *c, const struct fb_insn *in, enu
 		return FB_STEP_OK;
 	if (in->x87) /* x87 knows no #UD for these: EM means "emulate me", #NM */
 		return (s->cr0 & (CR0_EM | FB_CR0_TS)) ? fb_raise(c, FB_NM, false, 0) : FB_STEP_OK;
+	if (in->mmx) { /* MMX: #UD on EM, #NM on TS; CR4.OSFXSR is not needed */
+		if (s->cr0 & CR0_EM)
+			return fb_raise(c, FB_UD, false, 0);
+		return (s->cr0 & FB_CR0_TS) ? fb_raise(c, FB_NM, false, 0) : FB_STEP_OK;
+	}
 	if (enc == FB_SIMD_LEGACY) {
 		if ((s->cr0 & CR0_EM) || !(s->cr4 & CR4_OSFXSR))
 			return fb_raise(c, FB_UD, false, 0);
@@ -161,9 +166,9 @@ enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in)
 			return FB_STEP_UNHANDLED; /* xrstor would fault; KVM never holds such a value */
 		uint16_t fsw;
 		memcpy(&fsw, k + FSW_OFF, 2);
-		if (in->x87 && !in->x87_nowait && (fsw & FSW_ES)) {
-			/* A pending unmasked x87 exception is raised before the next waiting x87
-			 * instruction runs (the host would raise it as SIGFPE). Without CR0.NE it
+		if (((in->x87 && !in->x87_nowait) || in->mmx) && (fsw & FSW_ES)) {
+			/* A pending unmasked x87 exception is raised before the next waiting x87 or
+			 * MMX instruction runs (the host would raise it as SIGFPE). Without CR0.NE it
 			 * would go to FERR#, an external interrupt line we do not model. */
 			return (c->sregs.cr0 & CR0_NE) ? fb_raise(c, FB_MF, false, 0) : FB_STEP_UNHANDLED;
 		}

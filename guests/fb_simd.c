@@ -643,6 +643,20 @@ static void p_fxrstor(void) { __asm__ volatile("fxrstor64 %0" : : "m"(fxarea) : 
 static void p_rdrand(void) { uint64_t v; __asm__ volatile("rdrand %0" : "=r"(v) : : "cc"); }
 static void p_rdseed(void) { uint64_t v; __asm__ volatile("rdseed %0" : "=r"(v) : : "cc"); }
 static void p_rdtscp(void) { uint32_t a, d, c; __asm__ volatile("rdtscp" : "=a"(a), "=d"(d), "=c"(c)); }
+static void t_mmx(void)
+{
+	static const uint64_t a = 0x0102030405060708ull, b = 0x10ff10ff10ff10ffull, w = 0x0003000200010004ull;
+	static uint64_t r1, r2;
+	__asm__ volatile("movq %2, %%mm0\n\tmovq %3, %%mm1\n\tpaddb %%mm1, %%mm0\n\tmovq %%mm0, %0\n\t"
+			 "pmullw %4, %%mm0\n\tmovq %%mm0, %1\n\temms"
+			 : "=m"(r1), "=m"(r2) : "m"(a), "m"(b), "m"(w) : "memory");
+	fb_check("paddb mm0, mm1 (MMX, bytes wrap)", r1 == 0x1101130315051707ull);
+	fb_check("pmullw mm0, m64 (MMX)", r2 == 0x3303260615055c1cull);
+}
+static void p_movq_mm(void) { __asm__ volatile("movq %0, %%mm2\n\temms" : : "m"(*(uint64_t *)fxarea) : "memory"); }
+static void p_vpopcntq_m512(void) { __asm__ volatile("vpopcntq %0, %%zmm1" : : "m"(*(uint8_t(*)[64])mem2) : "memory"); }
+static void p_vcvtne2ps2bf16(void) { __asm__ volatile("vcvtne2ps2bf16 %%zmm1, %%zmm2, %%zmm3" ::: "memory"); }
+static void p_vpbroadcastd_m32bcst(void) { __asm__ volatile("vpaddd %0%{1to16%}, %%zmm1, %%zmm2" : : "m"(*(uint32_t *)mem2) : "memory"); }
 static void p_lock_xadd(void) { uint64_t v = 1; __asm__ volatile("lock xaddq %0, %1" : "+r"(v), "+m"(*(uint64_t *)fxarea) : : "memory"); }
 
 /* ---- around vector code: MXCSR, emms, fwait; and rdtscp ------------------------------------ */
@@ -723,11 +737,15 @@ static const struct fb_probe_test tests[] = {
 	{ "vpgatherdd", t_vpgatherdd, 0 }, { "vgatherqpd", t_vgatherqpd, 0 }, { "vpgatherdd zmm", t_vpgatherdd_zmm, 0 },
 	{ "vpscatterdd", t_vpscatterdd, 0 }, { "fld/fadd/fstp", t_fld_fadd_fstp, 0 }, { "fmul/fsqrt", t_fmul_fsqrt, 0 },
 	{ "fild/fistp", t_fild_fistp, 0 }, { "fcomi/fxch", t_fcomi_fxch, 0 }, { "fnstcw/fldcw/fnstsw", t_fnstcw_fldcw_fnstsw, 0 },
+	{ "paddb/pmullw mm", t_mmx, 0 },
 	{ "mfence", p_mfence, 1 }, { "lfence", p_lfence, 1 }, { "sfence", p_sfence, 1 }, { "ldmxcsr", p_ldmxcsr, 1 },
 	{ "stmxcsr", p_stmxcsr, 1 }, { "vldmxcsr", p_vldmxcsr, 1 }, { "vstmxcsr", p_vstmxcsr, 1 }, { "emms", p_emms, 1 },
 	{ "fwait", p_fwait, 1 }, { "fninit", p_fninit, 1 }, { "prefetcht0", p_prefetch, 1 }, { "movnti", p_movnti, 1 },
 	{ "fxsave", p_fxsave, 1 }, { "fxrstor", p_fxrstor, 1 }, { "rdrand", p_rdrand, 1 }, { "rdseed", p_rdseed, 1 },
 	{ "rdtscp", p_rdtscp, 1 }, { "lock xadd", p_lock_xadd, 1 },
+	{ "movq mm, m64", p_movq_mm, 1 },
+	{ "vpopcntq zmm, m512", p_vpopcntq_m512, 1 }, { "vcvtne2ps2bf16", p_vcvtne2ps2bf16, 1 },
+	{ "vpaddd zmm, m32{1to16}", p_vpbroadcastd_m32bcst, 1 },
 };
 
 void kmain(void)

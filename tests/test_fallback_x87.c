@@ -1,8 +1,9 @@
-/* x87 instructions completed on the host CPU (fallback/decode_host.c, simd_rewrite.c,
+/* x87 and MMX instructions completed on the host CPU (fallback/decode_host.c, simd_rewrite.c,
  * host_exec.c): each case runs on a fake guest whose XSAVE image holds an x87 state, and natively
  * in this test from the same state (fxrstor, the instruction, fxsave); status, control and tag
  * words, every valid stack register, the memory operand and the flags must agree. Then the x87's
- * own faults: #NM on CR0.EM/TS, #MF before a waiting instruction when one is pending. */
+ * own faults: #NM on CR0.EM/TS (MMX: #UD on EM), #MF before a waiting instruction when one is
+ * pending. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,6 +78,13 @@ X87_CASE(fsin, "fsin")
 X87_CASE(fbstp, "fbstp (%rsi)")
 X87_CASE(ffree, "ffree %st(1)")
 X87_CASE(fincstp, "fincstp")
+/* MMX works on the same registers (mm6 and mm7 are st0 and st1 here, physical 6 and 7). */
+X87_CASE(mmx_paddb, "paddb %mm7, %mm6")
+X87_CASE(mmx_pmullw_m, "pmullw (%rsi), %mm6")
+X87_CASE(mmx_psadbw, "psadbw %mm7, %mm6")
+X87_CASE(mmx_pshufw, "pshufw $0x1b, %mm7, %mm6")
+X87_CASE(mmx_psllq_m, "psllq (%rsi), %mm7")
+X87_CASE(mmx_emms, "emms")
 
 struct x87_case {
 	const char *name;
@@ -92,6 +100,7 @@ static const struct x87_case cases[] = {
 	XC(fisttp_m32), XC(fiadd_m32), XC(fcomi),   XC(fucomip),   XC(fcom_m64),   XC(fcompp),    XC(ftst),
 	XC(fxam),     XC(fnstsw_m),  XC(fnstcw_m),  XC(fldcw_m),   XC(fld1),       XC(fldpi),     XC(fldz),
 	XC(f2xm1),    XC(fyl2x),     XC(fpatan),    XC(fsin),      XC(fbstp),      XC(ffree),     XC(fincstp),
+	XC(mmx_paddb), XC(mmx_pmullw_m), XC(mmx_psadbw), XC(mmx_pshufw), XC(mmx_psllq_m), XC(mmx_emms),
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -324,6 +333,24 @@ static void test_x87_faults(void **state_)
 	fx_code(f, FX_CODE, fadd_m64_bytes, (size_t)(fadd_m64_end - fadd_m64_bytes));
 	assert_int_equal(fb_fetch_decode(c, &in), 0);
 	assert_int_equal(fb_host_exec(c, &in), FB_STEP_UNHANDLED);
+	c->sregs.cr0 |= CR0_NE;
+	/* MMX: #MF for the pending exception too; #UD (not #NM) on CR0.EM; no CR4.OSFXSR needed */
+	fx_code(f, FX_CODE, mmx_paddb_bytes, (size_t)(mmx_paddb_end - mmx_paddb_bytes));
+	assert_int_equal(fb_fetch_decode(c, &in), 0);
+	assert_true(in.mmx);
+	assert_int_equal(fb_host_exec(c, &in), FB_STEP_FAULT);
+	assert_int_equal(c->exc.vector, FB_MF);
+	state(fx, 1.0, 0.0, 0x37f);
+	load_guest(&fs, fx);
+	c->sregs.cr4 &= ~(1ull << 9);
+	assert_int_equal(fb_host_exec(c, &in), FB_STEP_OK);
+	c->sregs.cr0 |= CR0_EM;
+	assert_int_equal(fb_host_exec(c, &in), FB_STEP_FAULT);
+	assert_int_equal(c->exc.vector, FB_UD);
+	c->sregs.cr0 &= ~CR0_EM;
+	c->sregs.cr0 |= FB_CR0_TS;
+	assert_int_equal(fb_host_exec(c, &in), FB_STEP_FAULT);
+	assert_int_equal(c->exc.vector, FB_NM);
 	fx_free(f);
 }
 

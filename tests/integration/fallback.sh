@@ -47,7 +47,7 @@ timeout 60 "$DHYVE" -l com1,stdio -o kernel=$GUESTS/fb_simd.elf -o cmdline=hold 
 PIDS+=($!)
 wait_for_text $TMP/hold.out "fb_simd: holding"
 "$DHYVECTL" --vm=simdvm --get-stats >$out 2>$err || fail "--get-stats failed: $(cat $err)"
-for insn in pshufb aesenc vfmadd231ps vpaddd vpternlogd vaesenc vpgatherdd vpscatterdd fadd fcomip; do
+for insn in pshufb aesenc vfmadd231ps vpaddd vpternlogd vaesenc vpgatherdd vpscatterdd fadd fcomip paddb; do
 	grep -Eq "^ +0 +$insn +[1-9]" $out || fail "no completed $insn in --get-stats: $(cat $out)"
 done
 "$DHYVECTL" --vm=simdvm --destroy >/dev/null 2>&1
