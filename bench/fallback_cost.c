@@ -1,6 +1,8 @@
 /* bench/fallback_cost: microseconds per instruction that dhyve's fallback completes in user space
  * (int3, int n, clac/stac, xgetbv, xsave/xsavec/xrstor, cmpxchg16b, clwb, invpcid, rdpru's #UD,
- * popcnt, crc32, an SSE and an AVX instruction run on the host CPU, a hypercall live-lock), beside a plain port-I/O exit, all in one run of guests/fb_bench.elf.
+ * popcnt, crc32, an SSE and an AVX instruction run on the host CPU, an x87 one, an AVX2 gather
+ * (its row includes the vpcmpeqd that re-arms its mask: the row before), a hypercall live-lock),
+ * beside a plain port-I/O exit, all in one run of guests/fb_bench.elf.
  * The guest marks each loop on port 0x520; the empty loop's cost is subtracted from the others. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,8 @@ static const struct { const char *name, *insn; unsigned n; } families[] = {
 	{ "xrstor", "xrstor", 2000 }, { "cmpxchg16b", "cmpxchg16b", 2000 }, { "clwb", "clwb", 2000 },
 	{ "invpcid", "invpcid", 2000 }, { "rdpru (#UD)", "rdpru", 2000 }, { "popcnt (host)", "popcnt", 2000 },
 	{ "crc32 (host)", "crc32", 2000 }, { "paddd xmm (host)", "paddd", 2000 }, { "vpaddd ymm (host)", "vpaddd", 2000 },
-	{ "vmcall (watchdog)", "vmcall", 5 },
+	{ "vpcmpeqd ymm (host)", "vpcmpeqd", 2000 }, { "+ vpgatherdd ymm", "vpgatherdd", 2000 },
+	{ "faddl m64 (host)", "fadd", 2000 }, { "vmcall (watchdog)", "vmcall", 5 },
 };
 #define NFAM (sizeof(families) / sizeof(families[0]))
 

@@ -35,6 +35,7 @@ static const char *const op_names[FB_OP__COUNT] = {
 	[FB_OP_VMMCALL] = "vmmcall",   [FB_OP_HOST_EXEC] = "(host-executed)",
 	[FB_OP_LDMXCSR] = "ldmxcsr",   [FB_OP_STMXCSR] = "stmxcsr",
 	[FB_OP_FWAIT] = "fwait",       [FB_OP_RDTSCP] = "rdtscp",
+	[FB_OP_VSIB] = "(gather/scatter)",
 };
 
 const char *fb_op_name(enum fb_op op)
@@ -44,7 +45,7 @@ const char *fb_op_name(enum fb_op op)
 
 unsigned fb_stat_slot(enum fb_op op, unsigned capstone_id, unsigned raw_id)
 {
-	if (op != FB_OP_HOST_EXEC)
+	if (op != FB_OP_HOST_EXEC && op != FB_OP_VSIB)
 		return (unsigned)op;
 	if (capstone_id > X86_INS_INVALID && capstone_id < X86_INS_ENDING)
 		return FB_OP__COUNT + capstone_id;
@@ -221,6 +222,7 @@ static enum fb_step step_of(struct fb_cpu *c, const struct fb_insn *in)
 		fb_hypercall_answer(&c->regs, fb_code64(c));
 		return FB_STEP_OK;
 	case FB_OP_HOST_EXEC: return fb_host_exec(c, in);
+	case FB_OP_VSIB: return fb_vsib(c, in);
 	case FB_OP_LDMXCSR: case FB_OP_STMXCSR: {
 		uint64_t la;
 		enum fb_step st = fb_linear_address(c, in, &la);

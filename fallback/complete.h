@@ -41,6 +41,8 @@ enum fb_op {
 	/* SSE..AVX-512, AES, PCLMUL, SHA, F16C, FMA, and popcnt, lzcnt, tzcnt, crc32, BMI1/2, ADX:
 	 * run on the host CPU (host_exec.c); counted by capstone's mnemonic, not under this name. */
 	FB_OP_HOST_EXEC,
+	/* AVX2/AVX-512 gathers and AVX-512 scatters (vsib.c), counted by mnemonic too. */
+	FB_OP_VSIB,
 	FB_OP__COUNT
 };
 
@@ -81,6 +83,11 @@ struct fb_insn {
 	bool avx512;        /* needs the opmask and ZMM components enabled in XCR0 */
 	uint8_t mem_align;  /* the operand must be aligned to this (#GP(0) otherwise); 0: any */
 	bool sse_align16;   /* ... to 16 bytes, when legacy-encoded (not VEX/EVEX) */
+	bool x87;           /* an x87 instruction (D8-DF): #NM on CR0.EM, #MF when one is pending */
+	bool x87_nowait;    /* ... one of the fn* forms that do not check for a pending exception */
+	bool mmx;           /* MMX: #UD on CR0.EM, #MF when an x87 exception is pending */
+	bool code32;        /* decoded as 32-bit code (re-encoded for the 64-bit host) */
+	bool names_gpr32;   /* an operand is a 32/16/8-bit general register */
 };
 
 /* Decodes bytes[0..len) in mode. Returns 0, or -ENOENT when the instruction is not one we
@@ -126,6 +133,9 @@ bool fb_decode_host_exec(const cs_insn *insn, enum vcpu_mode mode, struct fb_ins
 bool fb_decode_host_raw(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_insn *in);
 unsigned fb_raw_op_count(void);
 const char *fb_raw_op_name(unsigned i);
+/* Gathers and scatters: whether bytes are one (64-bit code), and its completion (vsib.c). */
+bool fb_decode_vsib(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_insn *in);
+enum fb_step fb_vsib(struct fb_cpu *c, const struct fb_insn *in);
 /* The XSAVE layout of the host CPU (CPUID leaf 0xD), which is what guests see. */
 void fb_xlayout_host(struct fb_xlayout *l);
 

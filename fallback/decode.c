@@ -70,7 +70,7 @@ static bool op_of(unsigned id, enum fb_op *op, bool *rex_w_form)
 int fb_decode(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_insn *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (decode_raw(mode, bytes, len, out))
+	if (decode_raw(mode, bytes, len, out) || fb_decode_vsib(mode, bytes, len, out))
 		return 0;
 	csh *h = disas_detail_handle(mode);
 	if (!h || len == 0)

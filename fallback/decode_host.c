@@ -13,7 +13,7 @@ static const uint8_t vector_groups[] = {
 };
 static const uint8_t integer_groups[] = { X86_GRP_BMI, X86_GRP_BMI2, X86_GRP_ADX };
 static const unsigned integer_ids[] = { X86_INS_POPCNT, X86_INS_LZCNT, X86_INS_TZCNT, X86_INS_CRC32 };
-/* Outside those groups but as plain: emms (capstone's MMX group, which is otherwise left out). */
+/* Outside those groups but as plain: emms. */
 static const unsigned vector_ids[] = { X86_INS_EMMS };
 
 /* In those groups, but reaching beyond registers and one operand, or changing how the host
@@ -23,6 +23,9 @@ static const unsigned refused_ids[] = {
 	X86_INS_MASKMOVDQU, X86_INS_VMASKMOVDQU, X86_INS_MASKMOVQ, X86_INS_LFENCE, X86_INS_MFENCE,
 	X86_INS_SFENCE, X86_INS_CLFLUSH, X86_INS_PREFETCHNTA, X86_INS_PREFETCHT0, X86_INS_PREFETCHT1,
 	X86_INS_PREFETCHT2, X86_INS_FXSAVE, X86_INS_FXRSTOR, X86_INS_FXSAVE64, X86_INS_FXRSTOR64,
+	/* x87 environment and state (14 to 108 bytes, laid out by mode and operand size; capstone
+	 * gives no size for them) */
+	X86_INS_FNSAVE, X86_INS_FRSTOR, X86_INS_FNSTENV, X86_INS_FLDENV,
 };
 
 /* Legacy-SSE 16-byte operands must be aligned, except for these; VEX/EVEX ones need not be,
@@ -53,6 +56,39 @@ static bool in_groups(const cs_detail *d, const uint8_t *groups, size_t n)
 	return false;
 }
 
+/* x87 instructions that do not check for a pending unmasked exception first (the "fn" forms),
+ * and those whose memory operand is a destination. */
+static const unsigned x87_nowait[] = { X86_INS_FNSTSW, X86_INS_FNSTCW, X86_INS_FNCLEX, X86_INS_FNINIT };
+static bool x87_stores(const char *m)
+{
+	return !strncmp(m, "fst", 3) || !strncmp(m, "fist", 4) || !strcmp(m, "fbstp") || !strncmp(m, "fnst", 4);
+}
+
+/* Whether the first byte after the prefixes (and REX) is an x87 escape (D8-DF). */
+static bool x87_opcode(const uint8_t *b, size_t n, bool code64)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t p = b[i];
+		if (p == 0x66 || p == 0xf2 || p == 0xf3 || p == 0xf0 || p == 0x2e || p == 0x36 || p == 0x3e ||
+		    p == 0x26 || p == 0x64 || p == 0x65 || p == 0x67 || (code64 && (p & 0xf0) == 0x40))
+			continue;
+		return p >= 0xd8 && p <= 0xdf;
+	}
+	return false;
+}
+
+static bool is_gpr32(unsigned r)
+{
+	static const unsigned g[] = { X86_REG_EAX, X86_REG_ECX, X86_REG_EDX, X86_REG_EBX, X86_REG_ESP, X86_REG_EBP,
+				      X86_REG_ESI, X86_REG_EDI, X86_REG_AX,  X86_REG_CX,  X86_REG_DX,  X86_REG_BX,
+				      X86_REG_SP,  X86_REG_BP,  X86_REG_SI,  X86_REG_DI,  X86_REG_AL,  X86_REG_CL,
+				      X86_REG_DL,  X86_REG_BL,  X86_REG_AH,  X86_REG_CH,  X86_REG_DH,  X86_REG_BH };
+	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++)
+		if (g[i] == r)
+			return true;
+	return false;
+}
+
 static bool is_stack_register(unsigned r)
 {
 	return r == X86_REG_RSP || r == X86_REG_ESP || r == X86_REG_SP || r == X86_REG_SPL;
@@ -63,20 +99,31 @@ static bool is_stack_register(unsigned r)
 bool fb_decode_host_exec(const cs_insn *insn, enum vcpu_mode mode, struct fb_insn *in)
 {
 	const cs_detail *d = insn->detail;
-	/* Only 64-bit code: its encodings (REX, VEX.RXB, 16 registers) are what the host runs. */
-	if (mode != VCPU_MODE_LONG64 || !d || insn->size > FB_SIMD_MAX_INSN)
+	/* 64-bit code, whose encodings (REX, VEX.RXB, 16 registers) the host runs as they are, and
+	 * 32-bit code with 32-bit addressing, re-encoded for the host (simd_rewrite.c). Not 16-bit
+	 * code: its ModRM addressing has another layout. */
+	if ((mode != VCPU_MODE_LONG64 && mode != VCPU_MODE_PROT32) || !d || insn->size > FB_SIMD_MAX_INSN)
 		return false;
-	bool integer = in_groups(d, integer_groups, N(integer_groups)) || in_ids(integer_ids, N(integer_ids), insn->id);
-	bool vector = !integer && (in_groups(d, vector_groups, N(vector_groups)) || in_ids(vector_ids, N(vector_ids), insn->id));
+	const cs_x86 *x = &d->x86;
+	if (mode == VCPU_MODE_PROT32 && x->addr_size != 4)
+		return false;
+	/* x87 by its escape byte: capstone 4 puts only some of them in its FPU group. fwait (9B)
+	 * is completed on its own (mxcsr.c). */
+	bool x87 = x87_opcode(insn->bytes, insn->size, mode == VCPU_MODE_LONG64);
+	/* MMX (capstone's group, emms among it): the x87 registers as 64-bit vectors. */
+	bool mmx = !x87 && in_groups(d, (const uint8_t[]){ X86_GRP_MMX }, 1);
+	bool integer = !x87 && (in_groups(d, integer_groups, N(integer_groups)) || in_ids(integer_ids, N(integer_ids), insn->id));
+	bool vector = x87 || mmx || (!integer && (in_groups(d, vector_groups, N(vector_groups)) || in_ids(vector_ids, N(vector_ids), insn->id)));
 	if ((!integer && !vector) || in_ids(refused_ids, N(refused_ids), insn->id) ||
 	    strstr(insn->mnemonic, "gather") || strstr(insn->mnemonic, "scatter"))
 		return false;
-	const cs_x86 *x = &d->x86;
 	unsigned mems = 0;
 	for (unsigned i = 0; i < x->op_count; i++) {
 		const cs_x86_op *o = &x->operands[i];
 		if (o->type == X86_OP_REG && is_stack_register(o->reg))
 			return false; /* the host's stack pointer is not the guest's */
+		if (o->type == X86_OP_REG && is_gpr32(o->reg))
+			in->names_gpr32 = true;
 		if (o->type != X86_OP_MEM)
 			continue;
 		if (++mems > 1 || o->size == 0 || o->size > 64 || o->mem.index == X86_REG_RSP)
@@ -88,7 +135,7 @@ bool fb_decode_host_exec(const cs_insn *insn, enum vcpu_mode mode, struct fb_ins
 		/* Capstone 4 marks many vector stores (vextracti128, vpmovdb, vcompressps to memory) as
 		 * reads: a memory operand that comes first is the destination. This only decides the
 		 * early write check; what the instruction changed is written back either way. */
-		in->mem_written = (o->access & CS_AC_WRITE) || i == 0;
+		in->mem_written = x87 ? x87_stores(insn->mnemonic) : (o->access & CS_AC_WRITE) || i == 0;
 	}
 	in->op = FB_OP_HOST_EXEC;
 	in->capstone_id = insn->id;
@@ -96,6 +143,10 @@ bool fb_decode_host_exec(const cs_insn *insn, enum vcpu_mode mode, struct fb_ins
 	in->addr_size = x->addr_size;
 	memcpy(in->bytes, insn->bytes, insn->size);
 	in->simd = vector;
+	in->x87 = x87;
+	in->mmx = mmx;
+	in->x87_nowait = x87 && in_ids(x87_nowait, N(x87_nowait), insn->id);
+	in->code32 = mode == VCPU_MODE_PROT32;
 	in->avx512 = in_groups(d, (const uint8_t[]){ X86_GRP_AVX512 }, 1);
 	in->mem_align = in->has_mem && in_ids(aligned_vex, N(aligned_vex), insn->id) ? in->mem_size : 0;
 	in->sse_align16 = in->has_mem && vector && in->mem_size == 16 && !in_ids(unaligned_sse, N(unaligned_sse), insn->id);

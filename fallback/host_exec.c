@@ -21,6 +21,13 @@
 #define MXCSR_FLAGS 0x3fu
 #define MXCSR_MASKS (0x3fu << 7)
 #define CR0_EM (1ull << 2)
+#define CR0_NE (1ull << 5)
+#define FB_MF 16
+#define FSW_OFF 2
+#define FSW_ES 0x80
+#define FOP_OFF 6
+#define FIP_OFF 8
+#define FDP_OFF 16
 #define CR4_OSFXSR (1ull << 9)
 #define CR4_OSXMMEXCPT (1ull << 10)
 #define FB_XM 19
@@ -47,6 +54,13 @@ static enum fb_step state_checks(struct fb_cpu *c, const struct fb_insn *in, enu
 	const struct kvm_sregs *s = &c->sregs;
 	if (!in->simd)
 		return FB_STEP_OK;
+	if (in->x87) /* x87 knows no #UD for these: EM means "emulate me", #NM */
+		return (s->cr0 & (CR0_EM | FB_CR0_TS)) ? fb_raise(c, FB_NM, false, 0) : FB_STEP_OK;
+	if (in->mmx) { /* MMX: #UD on EM, #NM on TS; CR4.OSFXSR is not needed */
+		if (s->cr0 & CR0_EM)
+			return fb_raise(c, FB_UD, false, 0);
+		return (s->cr0 & FB_CR0_TS) ? fb_raise(c, FB_NM, false, 0) : FB_STEP_OK;
+	}
 	if (enc == FB_SIMD_LEGACY) {
 		if ((s->cr0 & CR0_EM) || !(s->cr4 & CR4_OSFXSR))
 			return fb_raise(c, FB_UD, false, 0);
@@ -88,12 +102,32 @@ static enum fb_step operand_out(struct fb_cpu *c, const struct fb_insn *in, uint
 	return fb_write_linear(c, la + lo, after + lo, hi - lo, fb_data_access(c, true));
 }
 
+/* The last-instruction pointers of the x87 state: the host's xsave stored the stub's address and
+ * the host buffer's; the guest must see its own instruction and operand (and no host address). */
+static void x87_pointers(uint8_t *k, const uint8_t *before, const struct fb_insn *in, uint64_t rip, uint64_t la)
+{
+	if (!memcmp(k + FOP_OFF, before + FOP_OFF, 18))
+		return; /* a control instruction (fnstcw, fldcw ...): they keep the pointers */
+	uint64_t fip = rip, fdp = in->has_mem ? la : 0;
+	unsigned i = 0;
+	while (i + 1 < in->len && (in->bytes[i] < 0xd8 || in->bytes[i] > 0xdf))
+		i++;
+	uint16_t fop = (uint16_t)(((in->bytes[i] & 7) << 8) | in->bytes[i + 1]);
+	memcpy(k + FOP_OFF, &fop, 2);
+	memcpy(k + FIP_OFF, &fip, 8);
+	memcpy(k + FDP_OFF, &fdp, 8);
+}
+
 enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in)
 {
 	static __thread struct kvm_xsave kx __attribute__((aligned(64)));
 	static __thread struct kvm_xsave orig __attribute__((aligned(64)));
 	struct fb_simd_form form;
-	if (!fb_code64(c) || fb_simd_rewrite(in->bytes, in->len, &form) < 0 || form.has_mem != in->has_mem)
+	if (in->code32 == fb_code64(c))
+		return FB_STEP_UNHANDLED; /* decoded for another mode than the vCPU's */
+	int rc = in->code32 ? fb_simd_rewrite32(in->bytes, in->len, in->names_gpr32, &form)
+			    : fb_simd_rewrite(in->bytes, in->len, &form);
+	if (rc < 0 || form.has_mem != in->has_mem)
 		return FB_STEP_UNHANDLED;
 	/* Legacy SSE touches x87/MMX, XMM and MXCSR only, whatever XCR0 says: it needs no XCR0 (one
 	 * vCPU ioctl less), and loads and saves just those components (the upper halves of the YMM
@@ -130,6 +164,14 @@ enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in)
 		memcpy(&mxcsr, k + MXCSR_OFF, 4);
 		if (mxcsr & ~c->xl->mxcsr_mask)
 			return FB_STEP_UNHANDLED; /* xrstor would fault; KVM never holds such a value */
+		uint16_t fsw;
+		memcpy(&fsw, k + FSW_OFF, 2);
+		if (((in->x87 && !in->x87_nowait) || in->mmx) && (fsw & FSW_ES)) {
+			/* A pending unmasked x87 exception is raised before the next waiting x87 or
+			 * MMX instruction runs (the host would raise it as SIGFPE). Without CR0.NE it
+			 * would go to FERR#, an external interrupt line we do not model. */
+			return (c->sregs.cr0 & CR0_NE) ? fb_raise(c, FB_MF, false, 0) : FB_STEP_UNHANDLED;
+		}
 		/* Run with every exception masked and no flags, to see which ones this instruction
 		 * raises: one the guest left unmasked is its #XM (or #UD without OSXMMEXCPT). */
 		uint32_t run = (mxcsr | MXCSR_MASKS) & ~MXCSR_FLAGS;
@@ -162,6 +204,10 @@ enum fb_step fb_host_exec(struct fb_cpu *c, const struct fb_insn *in)
 		}
 		after = mxcsr | raised; /* the guest's masks and sticky flags, plus the new ones */
 		memcpy(k + MXCSR_OFF, &after, 4);
+		/* An x87 exception is not reported here even when unmasked: the CPU sets FSW.ES and
+		 * raises #MF at the next waiting x87 instruction (above), as the saved state says. */
+		if (in->x87)
+			x87_pointers(k, (const uint8_t *)orig.region, in, c->regs.rip, la);
 	}
 	if (in->has_mem && (st = operand_out(c, in, la, before, job.mem)) != FB_STEP_OK)
 		return st;

@@ -1,4 +1,4 @@
-/* Re-encoding an SSE/AVX/AVX-512 instruction for the host (see simd_rewrite.h). Our own parser of
+/* Re-encoding an SSE/AVX/AVX-512 or x87 instruction for the host (see simd_rewrite.h). Our own parser of
  * prefixes, VEX/EVEX and ModRM/SIB/displacement, since capstone 4 tells an instruction's length
  * and operands but not where its ModRM, SIB and displacement bytes lie. */
 #include "fallback/simd_rewrite.h"
@@ -8,7 +8,7 @@
 
 #define MODRM_RIP_REL 0x05 /* mod 00, r/m 101: RIP + disp32 in 64-bit mode */
 
-int fb_simd_rewrite(const uint8_t *in, size_t len, struct fb_simd_form *f)
+static int rewrite(const uint8_t *in, size_t len, bool code32, bool clear_w, struct fb_simd_form *f)
 {
 	uint8_t out[32];
 	size_t i = 0, o = 0;
@@ -27,8 +27,11 @@ int fb_simd_rewrite(const uint8_t *in, size_t len, struct fb_simd_form *f)
 			break;
 	}
 	uint8_t rex = 0;
-	if (i < len && (in[i] & 0xf0) == 0x40)
+	if (i < len && (in[i] & 0xf0) == 0x40) {
+		if (code32)
+			return -EINVAL; /* inc/dec there, an instruction of its own */
 		rex = in[i++];
+	}
 	if (i >= len)
 		return -EINVAL;
 	int rex_at = -1, xb_at = -1; /* where REX, and the VEX/EVEX byte with X/B, go in out */
@@ -43,8 +46,36 @@ int fb_simd_rewrite(const uint8_t *in, size_t len, struct fb_simd_form *f)
 		if (in[i] != 0xc5)
 			xb_at = (int)o + 1;
 		memcpy(out + o, in + i, n);
+		if (code32) {
+			/* 32-bit code has eight registers: VEX.B and vvvv[3] are ignored there, R and X
+			 * must be 0 (else the bytes are lds/les), and W does not widen a general
+			 * register (the caller says when it names one). So the 64-bit host runs the
+			 * same instruction with B = 0, vvvv < 8 and, for those, W = 0. EVEX's own
+			 * 32-bit rules (R', V', the bound alias) are not handled: refused. */
+			if (f->enc == FB_SIMD_EVEX)
+				return -ENOTSUP;
+			if (n == 2) {
+				if (!(out[o + 1] & 0x80))
+					return -EINVAL;
+				out[o + 1] |= 0x40;
+			} else {
+				if ((out[o + 1] & 0xc0) != 0xc0)
+					return -EINVAL;
+				out[o + 1] |= 0x20;
+				out[o + 2] |= 0x40;
+				if (clear_w)
+					out[o + 2] &= 0x7f;
+			}
+		}
 		o += n;
 		i += n;
+	} else if (in[i] >= 0xd8 && in[i] <= 0xdf) {
+		/* x87 (escape opcodes D8-DF): one opcode byte and a ModRM, like the 0F maps. */
+		if (rex) {
+			rex_at = (int)o;
+			out[o++] = rex;
+		}
+		f->map = 0;
 	} else {
 		if (rex) {
 			rex_at = (int)o;
@@ -59,7 +90,7 @@ int fb_simd_rewrite(const uint8_t *in, size_t len, struct fb_simd_form *f)
 			out[o++] = in[i++];
 		}
 	}
-	if (f->map < 1 || f->map > 3 || i >= len)
+	if (f->map > 3 || (f->map == 0 && f->enc != FB_SIMD_LEGACY) || i >= len)
 		return -EINVAL;
 	f->opcode = in[i];
 	out[o++] = in[i++];
@@ -108,6 +139,16 @@ int fb_simd_rewrite(const uint8_t *in, size_t len, struct fb_simd_form *f)
 	memcpy(f->bytes, out, o);
 	f->len = (uint8_t)o;
 	return 0;
+}
+
+int fb_simd_rewrite(const uint8_t *in, size_t len, struct fb_simd_form *f)
+{
+	return rewrite(in, len, false, false, f);
+}
+
+int fb_simd_rewrite32(const uint8_t *in, size_t len, bool clear_w, struct fb_simd_form *f)
+{
+	return rewrite(in, len, true, clear_w, f);
 }
 
 void fb_simd_set_target(struct fb_simd_form *f, uint64_t at, uint64_t target)

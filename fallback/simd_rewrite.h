@@ -14,7 +14,7 @@ enum fb_simd_encoding { FB_SIMD_LEGACY, FB_SIMD_VEX, FB_SIMD_EVEX };
 
 struct fb_simd_form {
 	enum fb_simd_encoding enc;
-	unsigned map;    /* opcode map: 1 = 0F, 2 = 0F 38, 3 = 0F 3A */
+	unsigned map;    /* opcode map: 1 = 0F, 2 = 0F 38, 3 = 0F 3A; 0: x87 (opcode D8-DF) */
 	uint8_t opcode;
 	bool has_mem;    /* a ModRM memory operand (mod != 3) */
 	uint8_t len;     /* of the rewritten instruction */
@@ -24,9 +24,14 @@ struct fb_simd_form {
 
 /* Parses the 64-bit-mode instruction in[0..len) (len: its length as the decoder found it) and
  * writes the rewritten form. Returns 0; -EINVAL for bytes that do not parse as a 0F-escaped,
- * VEX or EVEX instruction of exactly len bytes; -ENOTSUP for a LOCK prefix, REX before VEX/EVEX,
- * or a rewritten form longer than 15 bytes. */
+ * VEX, EVEX or x87 (D8-DF) instruction of exactly len bytes; -ENOTSUP for a LOCK prefix, REX
+ * before VEX/EVEX, or a rewritten form longer than 15 bytes. */
 int fb_simd_rewrite(const uint8_t *in, size_t len, struct fb_simd_form *f);
+/* The same for an instruction of 32-bit code (32-bit addressing: the caller refuses the 0x67
+ * prefix, i.e. 16-bit addressing), re-encoded so that the 64-bit host runs the same operation on
+ * registers 0-7; clear_w: it names a general register, whose size VEX.W does not widen there.
+ * EVEX is -ENOTSUP. */
+int fb_simd_rewrite32(const uint8_t *in, size_t len, bool clear_w, struct fb_simd_form *f);
 
 /* Points the rewritten memory operand at target, for the instruction placed at host address at. */
 void fb_simd_set_target(struct fb_simd_form *f, uint64_t at, uint64_t target);

@@ -10,11 +10,14 @@
 #define N_HYPERCALL 5 /* each waits for the watchdog to find it (~0.2-0.4 s) */
 
 enum { F_PIO, F_EMPTY, F_INT3, F_INT, F_CLAC, F_STAC, F_XGETBV, F_XSAVE, F_XSAVEC, F_XRSTOR, F_CMPXCHG16B,
-       F_CLWB, F_INVPCID, F_RDPRU, F_POPCNT, F_CRC32, F_PADDD, F_VPADDD, F_VMCALL, F_COUNT };
+       F_CLWB, F_INVPCID, F_RDPRU, F_POPCNT, F_CRC32, F_PADDD, F_VPADDD, F_VPCMPEQD, F_GATHER, F_FADD, F_VMCALL,
+       F_COUNT };
 
 static uint8_t area[4096] __attribute__((aligned(64)));
 static unsigned __int128 word __attribute__((aligned(16)));
 static const uint64_t invpcid_desc[2];
+static const uint32_t gather_table[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+static const double one = 1.0;
 
 /* Bare handlers: int3/int 0x80 return at once; #UD skips the 3-byte rdpru. */
 __asm__(".text\n"
@@ -38,6 +41,10 @@ static void set_raw_gate(unsigned vec, void *fn)
 static void run(unsigned family)
 {
 	uint32_t n = family == F_VMCALL ? N_HYPERCALL : N;
+	if (family == F_GATHER) /* indices all 0: eight elements from one address, each walked on its own */
+		__asm__ volatile("vpxor %%ymm1, %%ymm1, %%ymm1" ::: "memory");
+	if (family == F_FADD)
+		__asm__ volatile("fninit\n\tfldz" ::: "memory");
 	outl(MARK_PORT, family);
 	switch (family) {
 	case F_PIO: LOOP(n, "outb %%al, $0x80", "a"(0)); break;
@@ -63,6 +70,12 @@ static void run(unsigned family)
 	case F_CRC32: __asm__ volatile("1:\n\tcrc32q %%rax, %%rdx\n\tdec %%ecx\n\tjnz 1b" : "+c"(n) : "a"(0x1234) : "rdx", "cc"); break;
 	case F_PADDD: LOOP(n, "paddd %%xmm1, %%xmm0", "a"(0)); break;
 	case F_VPADDD: LOOP(n, "vpaddd %%ymm1, %%ymm2, %%ymm0", "a"(0)); break;
+	/* A gather clears its mask: each one needs a fresh mask (vpcmpeqd, the family before, whose
+	 * cost is subtracted). Eight elements, so eight guest-page walks. */
+	case F_VPCMPEQD: LOOP(n, "vpcmpeqd %%ymm2, %%ymm2, %%ymm2", "a"(0)); break;
+	case F_GATHER: LOOP(n, "vpcmpeqd %%ymm2, %%ymm2, %%ymm2\n\tvpgatherdd %%ymm2, (%1,%%ymm1,4), %%ymm0",
+			    "r"(gather_table)); break;
+	case F_FADD: LOOP(n, "faddl %1", "m"(one)); break;
 	case F_VMCALL: __asm__ volatile("1:\n\tmov $5, %%eax\n\tvmcall\n\tdec %%ecx\n\tjnz 1b" : "+c"(n) : : "rax", "cc", "memory"); break;
 	}
 	outl(MARK_PORT, 0x100 | family);

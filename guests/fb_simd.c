@@ -1,4 +1,5 @@
-/* fb_simd.elf: SSE2..SSE4.2, AES, PCLMUL, AVX, AVX2, FMA, F16C and AVX-512 instructions at CPL0,
+/* fb_simd.elf: SSE2..SSE4.2, AES, PCLMUL, AVX, AVX2, FMA, F16C and AVX-512 instructions, gathers,
+ * scatters and x87 arithmetic at CPL0,
  * which this KVM offers in CPUID but fails to emulate (all VEX/EVEX and most SSE arithmetic):
  * dhyve's fallback runs each on the host CPU with the guest's vector state
  * (fallback/simd_exec.c; what capstone 4 cannot decode, fallback/decode_raw_simd.c). Vector registers are loaded and read with xrstor/xsave (which the
@@ -366,12 +367,107 @@ static void t_vpermd(void)
 }
 static void t_vpgatherdd(void)
 {
-	static const uint32_t idx[8] = { 7, 6, 5, 4, 3, 2, 1, 0 }, ones[8] = { ~0u, ~0u, ~0u, ~0u, ~0u, ~0u, ~0u, ~0u };
-	static const uint32_t want[8] = { 80, 70, 60, 50, 40, 30, 20, 10 };
+	static const uint32_t idx[8] = { 7, 6, 5, 4, 3, 2, 1, 0 }, mask[8] = { ~0u, ~0u, 0, ~0u, ~0u, ~0u, ~0u, ~0u };
+	static const uint32_t want[8] = { 80, 70, 9, 50, 40, 30, 20, 10 }, zero[8] = { 0 };
+	static const uint32_t nines[8] = { 9, 9, 9, 9, 9, 9, 9, 9 };
+	vset(0, nines, 32);
 	vset(1, idx, 32);
-	vset(2, ones, 32);
+	vset(2, mask, 32);
 	__asm__ volatile("vpgatherdd %%ymm2, (%0,%%ymm1,4), %%ymm0" : : "r"(i10s) : "memory");
-	vcheck("vpgatherdd (AVX2)", 0, want, 32);
+	vcheck("vpgatherdd (AVX2): reversed, lane 2 masked off", 0, want, 32);
+	vcheck("... and the mask register cleared", 2, zero, 32);
+}
+static void t_vgatherqpd(void)
+{
+	static const uint64_t idx[4] = { 3, 0, 2, 1 }, ones[4] = { ~0ull, ~0ull, ~0ull, ~0ull };
+	static const uint64_t tab[4] = { 0x3ff0000000000000ull, 0x4000000000000000ull, 0x4008000000000000ull,
+					 0x4010000000000000ull };
+	static const uint64_t want[4] = { tab[3], tab[0], tab[2], tab[1] };
+	vset(4, idx, 32);
+	vset(5, ones, 32);
+	__asm__ volatile("vgatherqpd %%ymm5, -8(%0,%%ymm4,8), %%ymm3" : : "r"((uintptr_t)tab + 8) : "memory");
+	vcheck("vgatherqpd [base - 8 + ymm*8] (AVX2)", 3, want, 32);
+}
+static void t_vpgatherdd_zmm(void)
+{
+	uint32_t idx[16], want[16];
+	for (unsigned i = 0; i < 16; i++)
+		idx[i] = 15 - i, want[i] = (i & 1) ? 0x77 : i10s[15 - i];
+	vset(17, idx, 64);
+	uint32_t fill[16];
+	for (unsigned i = 0; i < 16; i++)
+		fill[i] = 0x77;
+	vset(16, fill, 64);
+	__asm__ volatile("kmovw %k0, %%k1" : : "r"(0x5555ull) : "memory");
+	__asm__ volatile("vpgatherdd (%0,%%zmm17,4), %%zmm16%{%%k1%}" : : "r"(i10s) : "memory");
+	vcheck("vpgatherdd zmm16{k1} (AVX-512): even lanes gathered, odd kept", 16, want, 64);
+	fb_check("... and k1 cleared", kget(1) == 0);
+}
+static void t_vpscatterdd(void)
+{
+	static uint32_t dst[32];
+	uint32_t idx[16];
+	for (unsigned i = 0; i < 32; i++)
+		dst[i] = 0xee;
+	for (unsigned i = 0; i < 16; i++)
+		idx[i] = 2 * i;
+	vset(1, idx, 64);
+	vset(2, i1234, 64);
+	__asm__ volatile("kmovw %k0, %%k2" : : "r"(0x00ffull) : "memory");
+	__asm__ volatile("vpscatterdd %%zmm2, (%0,%%zmm1,4)%{%%k2%}" : : "r"(dst) : "memory");
+	bool ok = kget(2) == 0;
+	for (unsigned i = 0; i < 32; i++)
+		ok &= dst[i] == ((i & 1) || i >= 16 ? 0xee : i1234[i / 2]);
+	fb_check("vpscatterdd zmm2 -> [dst + 8 * i]{k2} (AVX-512): lanes 0-7 stored, k2 cleared", ok);
+}
+
+/* ---- x87 (the stack lives in the XSAVE image the fallback swaps) ---- */
+/* Results are compared as bit patterns: guests build without floating-point support code. */
+static double x87_in[2] = { 1.5, 2.25 };
+static uint64_t x87_out;
+static void t_fld_fadd_fstp(void)
+{
+	x87_out = 0;
+	__asm__ volatile("fninit\n\tfldl %1\n\tfaddl %2\n\tfstpl %0"
+			 : "=m"(x87_out) : "m"(x87_in[0]), "m"(x87_in[1]) : "memory");
+	fb_check("fldl, faddl, fstpl: 1.5 + 2.25 = 3.75", x87_out == 0x400e000000000000ull);
+}
+static void t_fmul_fsqrt(void)
+{
+	__asm__ volatile("fninit\n\tfldl %1\n\tfmul %%st(0), %%st\n\tfsqrt\n\tfchs\n\tfstpl %0"
+			 : "=m"(x87_out) : "m"(x87_in[1]) : "memory");
+	fb_check("fmul st, fsqrt, fchs: -sqrt(2.25^2) = -2.25", x87_out == 0xc002000000000000ull);
+}
+static void t_fild_fistp(void)
+{
+	static int32_t a = -7, b = 3;
+	static int64_t r;
+	__asm__ volatile("fninit\n\tfildl %1\n\tfimull %2\n\tfistpll %0" : "=m"(r) : "m"(a), "m"(b) : "memory");
+	fb_check("fildl, fimull, fistpll: -7 * 3 = -21", r == -21);
+}
+static void t_fcomi_fxch(void)
+{
+	uint64_t fl;
+	__asm__ volatile("fninit\n\tfldl %1\n\tfldl %2\n\tfxch %%st(1)\n\tfcomip %%st(1), %%st\n\tfstp %%st(0)\n\t"
+			 "pushfq\n\tpop %0"
+			 : "=r"(fl) : "m"(x87_in[0]), "m"(x87_in[1]) : "memory", "cc");
+	/* after fxch st0 = 1.5, st1 = 2.25: 1.5 < 2.25 sets CF only */
+	fb_check("fxch, fcomip: 1.5 < 2.25 gives CF, not ZF/PF", (fl & (FB_FL_CF | FB_FL_ZF | FB_FL_PF)) == FB_FL_CF);
+}
+static void t_fnstcw_fldcw_fnstsw(void)
+{
+	static uint16_t cw = 0, sw = 0xffff, newcw = 0x0b7f;
+	static uint64_t third;
+	__asm__ volatile("fninit\n\tfnstcw %0" : "=m"(cw) : : "memory");
+	fb_check("fnstcw after fninit: 0x37f", cw == 0x37f);
+	__asm__ volatile("fldcw %0\n\tfnstcw %1" : : "m"(newcw), "m"(cw) : "memory");
+	fb_check("fldcw 0xb7f (round up), fnstcw reads it back", cw == 0xb7f);
+	static const double one = 1.0, three = 3.0;
+	__asm__ volatile("fldl %1\n\tfdivl %2\n\tfstpl %0" : "=m"(third) : "m"(one), "m"(three) : "memory");
+	fb_check("... and 1/3 is rounded up", third == 0x3fd5555555555556ull);
+	__asm__ volatile("fninit\n\tfldz\n\tfld1\n\tfdivp\n\tfnstsw %0\n\tfstp %%st(0)" : "=m"(sw) : : "memory");
+	fb_check("1/0 (masked): fnstsw shows ZE, TOP back at 7", (sw & 0x3804) == 0x3804);
+	__asm__ volatile("fninit" ::: "memory");
 }
 static void t_vfmadd(void)
 {
@@ -547,6 +643,20 @@ static void p_fxrstor(void) { __asm__ volatile("fxrstor64 %0" : : "m"(fxarea) : 
 static void p_rdrand(void) { uint64_t v; __asm__ volatile("rdrand %0" : "=r"(v) : : "cc"); }
 static void p_rdseed(void) { uint64_t v; __asm__ volatile("rdseed %0" : "=r"(v) : : "cc"); }
 static void p_rdtscp(void) { uint32_t a, d, c; __asm__ volatile("rdtscp" : "=a"(a), "=d"(d), "=c"(c)); }
+static void t_mmx(void)
+{
+	static const uint64_t a = 0x0102030405060708ull, b = 0x10ff10ff10ff10ffull, w = 0x0003000200010004ull;
+	static uint64_t r1, r2;
+	__asm__ volatile("movq %2, %%mm0\n\tmovq %3, %%mm1\n\tpaddb %%mm1, %%mm0\n\tmovq %%mm0, %0\n\t"
+			 "pmullw %4, %%mm0\n\tmovq %%mm0, %1\n\temms"
+			 : "=m"(r1), "=m"(r2) : "m"(a), "m"(b), "m"(w) : "memory");
+	fb_check("paddb mm0, mm1 (MMX, bytes wrap)", r1 == 0x1101130315051707ull);
+	fb_check("pmullw mm0, m64 (MMX)", r2 == 0x3303260615055c1cull);
+}
+static void p_movq_mm(void) { __asm__ volatile("movq %0, %%mm2\n\temms" : : "m"(*(uint64_t *)fxarea) : "memory"); }
+static void p_vpopcntq_m512(void) { __asm__ volatile("vpopcntq %0, %%zmm1" : : "m"(*(uint8_t(*)[64])mem2) : "memory"); }
+static void p_vcvtne2ps2bf16(void) { __asm__ volatile("vcvtne2ps2bf16 %%zmm1, %%zmm2, %%zmm3" ::: "memory"); }
+static void p_vpbroadcastd_m32bcst(void) { __asm__ volatile("vpaddd %0%{1to16%}, %%zmm1, %%zmm2" : : "m"(*(uint32_t *)mem2) : "memory"); }
 static void p_lock_xadd(void) { uint64_t v = 1; __asm__ volatile("lock xaddq %0, %1" : "+r"(v), "+m"(*(uint64_t *)fxarea) : : "memory"); }
 
 /* ---- around vector code: MXCSR, emms, fwait; and rdtscp ------------------------------------ */
@@ -608,12 +718,6 @@ static void t_rdtscp(void)
 	fb_check("rdtscp: the TSC moves forward, ECX = TSC_AUX both times", t2 > t1 && c1 == c2);
 }
 
-static void t_fld(void)
-{
-	static const uint64_t one = 0x3ff0000000000000ull;
-	__asm__ volatile("fldl %0\n\tfstpl %0" : : "m"(one) : "memory");
-}
-
 static const struct fb_probe_test tests[] = {
 	{ "paddd", t_paddd, 0 },         { "paddd m128", t_padddm, 0 },   { "pxor", t_pxor, 0 },
 	{ "addps", t_addps, 0 },         { "haddps", t_haddps, 0 },       { "pshufb", t_pshufb, 0 },
@@ -630,12 +734,18 @@ static const struct fb_probe_test tests[] = {
 	{ "vaesenc zmm", t_vaesenc_zmm, 0 }, { "vpclmulqdq ymm", t_vpclmulqdq_ymm, 0 },
 	{ "gf2p8affineqb", t_gf2p8affineqb, 0 }, { "vpdpbusd", t_vpdpbusd, 0 }, { "vpbroadcastb zmm", t_vpbroadcastb_zmm, 0 },
 	{ "ldmxcsr/stmxcsr", t_ldmxcsr, 0 }, { "emms/fwait", t_emms_fwait, 0 }, { "rdtscp", t_rdtscp, 0 },
-	{ "vpgatherdd", t_vpgatherdd, 1 }, { "fld", t_fld, 1 },
+	{ "vpgatherdd", t_vpgatherdd, 0 }, { "vgatherqpd", t_vgatherqpd, 0 }, { "vpgatherdd zmm", t_vpgatherdd_zmm, 0 },
+	{ "vpscatterdd", t_vpscatterdd, 0 }, { "fld/fadd/fstp", t_fld_fadd_fstp, 0 }, { "fmul/fsqrt", t_fmul_fsqrt, 0 },
+	{ "fild/fistp", t_fild_fistp, 0 }, { "fcomi/fxch", t_fcomi_fxch, 0 }, { "fnstcw/fldcw/fnstsw", t_fnstcw_fldcw_fnstsw, 0 },
+	{ "paddb/pmullw mm", t_mmx, 0 },
 	{ "mfence", p_mfence, 1 }, { "lfence", p_lfence, 1 }, { "sfence", p_sfence, 1 }, { "ldmxcsr", p_ldmxcsr, 1 },
 	{ "stmxcsr", p_stmxcsr, 1 }, { "vldmxcsr", p_vldmxcsr, 1 }, { "vstmxcsr", p_vstmxcsr, 1 }, { "emms", p_emms, 1 },
 	{ "fwait", p_fwait, 1 }, { "fninit", p_fninit, 1 }, { "prefetcht0", p_prefetch, 1 }, { "movnti", p_movnti, 1 },
 	{ "fxsave", p_fxsave, 1 }, { "fxrstor", p_fxrstor, 1 }, { "rdrand", p_rdrand, 1 }, { "rdseed", p_rdseed, 1 },
 	{ "rdtscp", p_rdtscp, 1 }, { "lock xadd", p_lock_xadd, 1 },
+	{ "movq mm, m64", p_movq_mm, 1 },
+	{ "vpopcntq zmm, m512", p_vpopcntq_m512, 1 }, { "vcvtne2ps2bf16", p_vcvtne2ps2bf16, 1 },
+	{ "vpaddd zmm, m32{1to16}", p_vpbroadcastd_m32bcst, 1 },
 };
 
 void kmain(void)

@@ -92,7 +92,11 @@ static void test_rewrite(void **state)
 	struct fb_simd_form f;
 	assert_int_equal(fb_simd_rewrite((const uint8_t[]){ 0xf0, 0x66, 0x0f, 0xfe, 0x00 }, 5, &f), -ENOTSUP);
 	assert_int_equal(fb_simd_rewrite((const uint8_t[]){ 0x48, 0xc5, 0xf8, 0x77 }, 4, &f), -ENOTSUP);
-	assert_int_equal(fb_simd_rewrite((const uint8_t[]){ 0xdd, 0x05, 0, 0, 0, 0 }, 6, &f), -EINVAL);
+	assert_int_equal(fb_simd_rewrite((const uint8_t[]){ 0x8b, 0x05, 0, 0, 0, 0 }, 6, &f), -EINVAL);
+	/* x87 (D8-DF): fld qword [rax + rbx*8 + 0x10] with REX.B/X, and a register form */
+	check_rewrite((const uint8_t[]){ 0x43, 0xdd, 0x44, 0xd8, 0x10 }, 5,
+		      (const uint8_t[]){ 0x40, 0xdd, 0x05, 0, 0, 0, 0 }, 7, true);
+	check_rewrite((const uint8_t[]){ 0xd8, 0xc1 }, 2, (const uint8_t[]){ 0xd8, 0xc1 }, 2, false);
 	assert_int_equal(fb_simd_rewrite((const uint8_t[]){ 0x66, 0x0f, 0xfe, 0x1d, 0xee, 0x28, 0, 0 }, 3, &f), -EINVAL);
 	assert_int_equal(fb_simd_rewrite((const uint8_t[]){ 0x66, 0x0f, 0xfe }, 3, &f), -EINVAL);
 	/* 15 bytes with a disp8 grow past 15: refused, never run */
@@ -576,7 +580,9 @@ static void test_refusals(void **state)
 	assert_int_equal(fb_decode(VCPU_MODE_LONG64, (const uint8_t[]){ 0x66, 0x48, 0x0f, 0x3a, 0x22, 0xc4, 0x01 }, 7, &in),
 			 -ENOENT); /* pinsrq xmm0, rsp, 1 */
 	assert_int_equal(fb_decode(VCPU_MODE_LONG64, (const uint8_t[]){ 0x66, 0x0f, 0xf7, 0xc1 }, 4, &in), -ENOENT); /* maskmovdqu */
-	assert_int_equal(fb_decode(VCPU_MODE_PROT32, (const uint8_t[]){ 0x66, 0x0f, 0xfe, 0xc1 }, 4, &in), -ENOENT);
+	/* 16-bit code, and 16-bit addressing in 32-bit code (another ModRM layout) */
+	assert_int_equal(fb_decode(VCPU_MODE_PROT16, (const uint8_t[]){ 0x66, 0x0f, 0xfe, 0xc1 }, 4, &in), -ENOENT);
+	assert_int_equal(fb_decode(VCPU_MODE_PROT32, (const uint8_t[]){ 0x67, 0x66, 0x0f, 0xfe, 0x04 }, 5, &in), -ENOENT);
 	/* and what is taken: popcnt rax, [rsp + 8] (the stack as a base is only an address) */
 	assert_int_equal(fb_decode(VCPU_MODE_LONG64, (const uint8_t[]){ 0xf3, 0x48, 0x0f, 0xb8, 0x44, 0x24, 0x08 }, 7, &in), 0);
 	assert_int_equal(in.op, FB_OP_HOST_EXEC);
