@@ -21,6 +21,10 @@
 #include "trace/tracer.h"
 #include "vmm/vcpu.h"
 
+/* The PC BIOS area: firmware tables (RSDP, MP floating pointer) live here, where OSes look. */
+#define MACHINE_BIOS_AREA_GPA  0xe0000ull
+#define MACHINE_BIOS_AREA_SIZE 0x20000ull
+
 static const struct { uint16_t base; unsigned irq; const char *label; } com_ports[OPT_NCOM] = {
 	{ UART_COM1_BASE, UART_COM1_IRQ, "com1" },
 	{ UART_COM2_BASE, UART_COM2_IRQ, "com2" },
@@ -235,7 +239,17 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 		return rc;
 
 	struct boot_state bs;
-	rc = loader_load_file(vm_gmem(m->vm), o->kernel, o->cmdline, &bs, &m->kernel, e);
+	/* What a Linux kernel's e820 map must show as not RAM: the BIOS area (firmware tables)
+	 * and the ECAM window, which Linux only trusts for PCI config when it is reserved. */
+	const struct loader_range reserved[] = {
+		{ MACHINE_BIOS_AREA_GPA, MACHINE_BIOS_AREA_SIZE },
+		{ PCI_ECAM_BASE, PCI_ECAM_SIZE },
+	};
+	struct loader_opts lo = {
+		.cmdline = o->cmdline, .initrd_path = o->initrd,
+		.reserved = reserved, .nreserved = sizeof(reserved) / sizeof(reserved[0]),
+	};
+	rc = loader_load_file_opts(vm_gmem(m->vm), o->kernel, &lo, &bs, &m->kernel, e);
 	if (rc < 0)
 		return rc;
 	rc = vcpu_apply_boot_state(vm_vcpu(m->vm, 0), &bs, e);

@@ -29,14 +29,14 @@ void options_usage(FILE *out)
 		"usage: dhyve [-AHPuw] [-c [[cpus=]n][,sockets=n][,cores=n][,threads=n]] [-G [w][addr:]port]\n"
 		"             [-k config_file] [-l lpcdev[,conf]] [-m memsize[K|M|G|T]] [-o var=value]\n"
 		"             [-s slot,emulation[,conf]] vmname\n"
-		"       -A: accepted for bhyve compatibility (ACPI tables come with the PCI devices)\n"
+		"       -A: create ACPI tables\n"
 		"       -c: number of vCPUs (default 1)\n"
 		"       -G: GDB remote stub on port (127.0.0.1 unless addr is given); w: wait for gdb\n"
 		"       -H: accepted (a halted vCPU always sleeps in the kernel here)\n"
 		"       -k: read name=value configuration variables from a file\n"
 		"       -l: LPC device: com1,BACKEND or com2,BACKEND (stdio, pty, file=PATH, unix=PATH, null)\n"
 		"       -m: guest memory (default 256M; a plain number means megabytes)\n"
-		"       -o: set a configuration variable (kernel=PATH, cmdline=STRING, debugexit.port=N,\n"
+		"       -o: set a configuration variable (kernel=PATH, initrd=PATH, cmdline=STRING, debugexit.port=N,\n"
 		"           trace.entries=N, trace.file=PATH, watchdog=SECONDS)\n"
 		"       -P: accepted (PAUSE exits are handled by KVM)\n"
 		"       -s: PCI slot: [bus:]slot[:func],emulation[,conf] (hostbridge, lpc,\n"
@@ -326,8 +326,11 @@ int options_from_config(const struct config *cfg, struct dhyve_options *o, struc
 	o->com[1] = config_get(cfg, "lpc.com2.path");
 	o->kernel = config_get(cfg, "kernel");
 	o->cmdline = config_get(cfg, "cmdline");
+	o->initrd = config_get(cfg, "initrd");
 	if (!o->kernel)
-		return errmsg_set(e, EINVAL, "no kernel to boot: give -o kernel=PATH (ELF or Multiboot)");
+		return errmsg_set(e, EINVAL, "no kernel to boot: give -o kernel=PATH (ELF, Multiboot or Linux bzImage)");
+	if (o->initrd && !o->initrd[0])
+		return errmsg_set(e, EINVAL, "initrd: empty path");
 
 	uint64_t port;
 	o->debugexit_port = -1;
