@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devmodel/acpi.h"
 #include "devmodel/chardev.h"
 #include "devmodel/fw_cfg.h"
 #include "devmodel/pci.h"
@@ -235,6 +236,10 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 		rc = machine_add_rtc(m, o, e);
 	if (rc == 0)
 		rc = add_fw_cfg(m, o, e);
+	if (rc == 0 && o->acpi) {
+		struct acpi_config ac = { .ncpus = o->ncpus, .com = { o->com[0] != NULL, o->com[1] != NULL } };
+		rc = acpi_install(vm_gmem(m->vm), &ac, NULL, e);
+	}
 	if (rc < 0)
 		return rc;
 
