@@ -11,6 +11,7 @@
 #include "devmodel/acpi.h"
 #include "devmodel/chardev.h"
 #include "devmodel/fw_cfg.h"
+#include "devmodel/mptable.h"
 #include "devmodel/pci.h"
 #include "devmodel/pci_devices.h"
 #include "devmodel/power.h"
@@ -240,6 +241,8 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 		struct acpi_config ac = { .ncpus = o->ncpus, .com = { o->com[0] != NULL, o->com[1] != NULL } };
 		rc = acpi_install(vm_gmem(m->vm), &ac, NULL, e);
 	}
+	if (rc == 0) /* always, as bhyve does: kernels without ACPI find the APs and the I/O APIC */
+		rc = mptable_install(vm_gmem(m->vm), o->ncpus, e);
 	if (rc < 0)
 		return rc;
 
