@@ -46,6 +46,7 @@ int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, uint64_t len)
 	if (!p)
 		return len ? -EFAULT : 0;
 	memcpy(dst, p, len);
+	gmem_note_read(m, gpa, len);
 	return 0;
 }
 
@@ -55,6 +56,7 @@ int gmem_write(const struct gmem *m, uint64_t gpa, const void *src, uint64_t len
 	if (!p)
 		return len ? -EFAULT : 0;
 	memcpy(p, src, len);
+	gmem_note_write(m, gpa, len);
 	return 0;
 }
 
@@ -64,5 +66,18 @@ int gmem_zero(const struct gmem *m, uint64_t gpa, uint64_t len)
 	if (!p)
 		return len ? -EFAULT : 0;
 	memset(p, 0, len);
+	gmem_note_write(m, gpa, len);
 	return 0;
+}
+
+void gmem_note_write(const struct gmem *m, uint64_t gpa, uint64_t len)
+{
+	if (m->observer && m->observer->wrote && len)
+		m->observer->wrote(m->observer->ctx, gpa, len);
+}
+
+void gmem_note_read(const struct gmem *m, uint64_t gpa, uint64_t len)
+{
+	if (m->observer && m->observer->read && len)
+		m->observer->read(m->observer->ctx, gpa, len);
 }

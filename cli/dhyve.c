@@ -13,7 +13,10 @@
 #include "cli/control_cmds.h"
 #include "cli/machine.h"
 #include "cli/options.h"
+#include "cli/bundle.h"
 #include "gdbstub/gdbstub.h"
+#include "replay/recorder.h"
+#include "replay/replayer.h"
 #include "trace/tracer.h"
 #include "vmm/vcpu.h"
 
@@ -97,6 +100,7 @@ static const char *end_word(enum vm_end how)
 	case VM_END_HALT: return "halted";
 	case VM_END_TRIPLEFAULT: return "triple fault";
 	case VM_END_DEBUGEXIT: return "debug exit";
+	case VM_END_PANIC: return "guest panic";
 	default: return "error";
 	}
 }
@@ -112,7 +116,10 @@ int main(int argc, char **argv)
 		options_usage(stdout);
 		return 0;
 	}
-	if (rc < 0 || options_from_config(&cfg, &o, &e) < 0) {
+	if (rc == 0 && config_get(&cfg, "replay"))
+		rc = bundle_load_for_replay(&cfg, &e);
+	if (rc < 0 || options_from_config(&cfg, &o, &e) < 0 ||
+	    (o.record_dir && bundle_prepare(&cfg, o.record_dir, o.record_copy_images, &e) < 0)) {
 		fail("", e.text);
 		fprintf(stderr, "(dhyve -h lists the options)\n");
 		config_free(&cfg);
@@ -138,7 +145,15 @@ int main(int argc, char **argv)
 		status = fail(o.name, e.text);
 		goto out_ctl;
 	}
-	if (machine_create(&m, &o, &e) < 0 || start_gdbstub(&m, &o, &stub, &e) < 0 || vm_start(m.vm, &e) < 0) {
+	if (machine_create(&m, &o, &e) < 0 || start_gdbstub(&m, &o, &stub, &e) < 0) {
+		status = fail(o.name, e.text);
+		goto out;
+	}
+	if (m.rep) /* around the stub's handler: their own steps stay their own */
+		replayer_install_debug(m.rep);
+	if (m.rec)
+		recorder_install_debug(m.rec);
+	if (vm_start(m.vm, &e) < 0) {
 		status = fail(o.name, e.text);
 		goto out;
 	}
@@ -152,6 +167,10 @@ int main(int argc, char **argv)
 	fprintf(stderr, "dhyve: %s: %s (%s), exit status %d\n", o.name, end_word(how), why, status);
 	if (o.trace_file && tracer_dump(m.tracer, o.trace_file, &e) < 0)
 		fprintf(stderr, "dhyve: %s: trace.file=%s: %s\n", o.name, o.trace_file, e.text);
+	if (m.rec && machine_finish_recording(&m, how, code, why, &e) < 0)
+		fprintf(stderr, "dhyve: %s: record=%s: %s\n", o.name, o.record_dir, e.text);
+	if (!machine_report_replay(&m, stderr))
+		status = VM_END_ERROR; /* however it ended after that (gdb's kill, say): not the recorded run */
 out:
 	gdbstub_destroy(stub); /* tells an attached gdb how the VM ended */
 	m.gdb = NULL;

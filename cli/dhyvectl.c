@@ -7,19 +7,22 @@
 #include <unistd.h>
 
 #include "cli/control.h"
+#include "replay/rlog_dump.h"
 #include "vmm/vm.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: dhyvectl --vm=NAME [--get-all] [--get-stats [--json]] [--trace-dump=FILE]\n"
 		     "                [--disas [--vcpu=N] [--addr=A] [--count=N]] [--destroy]\n"
+		     "       dhyvectl --log-dump=FILE\n"
 		     "       --vm=NAME          the VM to talk to (as given to dhyve)\n"
 		     "       --get-all          registers of every vCPU\n"
 		     "       --get-stats        exit counts and handling-time percentiles per vCPU, and KVM's own counters\n"
 		     "       --json             --get-stats as JSON\n"
 		     "       --trace-dump=FILE  write the exit rings to FILE (the VM needs -o trace.entries=N)\n"
 		     "       --disas            decode instructions of a vCPU (default: vCPU 0, 10 from its RIP)\n"
-		     "       --destroy          end the VM\n");
+		     "       --destroy          end the VM\n"
+		     "       --log-dump=FILE    print a replay log (DIR/log.rlog of -o record=DIR) readably; needs no VM\n");
 }
 
 /* The dump is written by the dhyve process, whose working directory is not ours. */
@@ -36,7 +39,7 @@ static int absolute_path(const char *path, char *out, size_t len)
 int main(int argc, char **argv)
 {
 	enum { OPT_VM = 1, OPT_GET_ALL, OPT_GET_STATS, OPT_JSON, OPT_TRACE_DUMP, OPT_DISAS, OPT_VCPU, OPT_ADDR,
-	       OPT_COUNT, OPT_DESTROY, OPT_HELP };
+	       OPT_COUNT, OPT_DESTROY, OPT_LOG_DUMP, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "vm", required_argument, NULL, OPT_VM },
 		{ "get-all", no_argument, NULL, OPT_GET_ALL },
@@ -48,10 +51,11 @@ int main(int argc, char **argv)
 		{ "addr", required_argument, NULL, OPT_ADDR },
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "destroy", no_argument, NULL, OPT_DESTROY },
+		{ "log-dump", required_argument, NULL, OPT_LOG_DUMP },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *vm = NULL, *vcpu = "0", *addr = "rip", *count = "10";
+	const char *vm = NULL, *vcpu = "0", *addr = "rip", *count = "10", *log_dump = NULL;
 	char dump[CONTROL_REQUEST_MAX + 16], disas[CONTROL_REQUEST_MAX], path[CONTROL_REQUEST_MAX];
 	const char *requests[5];
 	unsigned nreq = 0;
@@ -78,6 +82,7 @@ int main(int argc, char **argv)
 		case OPT_ADDR: addr = optarg; break;
 		case OPT_COUNT: count = optarg; break;
 		case OPT_DESTROY: want_destroy = true; break;
+		case OPT_LOG_DUMP: log_dump = optarg; break;
 		case OPT_HELP:
 		case 'h': usage(stdout); return 0;
 		default:
@@ -85,6 +90,14 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 1;
 		}
+	}
+	if (log_dump) { /* offline: a file, not a VM */
+		struct errmsg e = { "" };
+		if (rlog_dump(stdout, log_dump, &e) < 0) {
+			fprintf(stderr, "dhyvectl: --log-dump: %s\n", e.text);
+			return 1;
+		}
+		return 0;
 	}
 	/* A fixed order, so that --destroy always comes last. */
 	if (want_all)

@@ -19,6 +19,8 @@
 #include "devmodel/uart16550.h"
 #include "fallback/fallback.h"
 #include "gdbstub/gdbstub.h"
+#include "replay/recorder.h"
+#include "replay/replayer.h"
 #include "trace/oops.h"
 #include "trace/tracer.h"
 #include "vmm/vcpu.h"
@@ -31,6 +33,13 @@ static const struct { uint16_t base; unsigned irq; const char *label; } com_port
 	{ UART_COM1_BASE, UART_COM1_IRQ, "com1" },
 	{ UART_COM2_BASE, UART_COM2_IRQ, "com2" },
 };
+
+/* The guest-memory view devices get: while recording, a copy that tells the recorder about
+ * every byte a device reads or writes (door 2). */
+const struct gmem *machine_dev_mem(struct machine *m)
+{
+	return &m->dev_mem;
+}
 
 static int bus_pio(void *opaque, struct vcpu *vcpu, uint16_t port, unsigned size, bool is_write, uint64_t *value)
 {
@@ -53,7 +62,8 @@ static void set_irq_level(void *ctx, unsigned gsi, bool level)
 
 struct irq_sink machine_irq_sink(struct machine *m)
 {
-	return (struct irq_sink){ set_irq_level, m->vm };
+	struct irq_sink live = { set_irq_level, m->vm };
+	return m->rec ? recorder_irq_sink(m->rec, live) : live;
 }
 
 static void power_request(void *ctx, enum power_event ev, uint32_t code)
@@ -66,6 +76,12 @@ static void power_request(void *ctx, enum power_event ev, uint32_t code)
 		char why[64];
 		snprintf(why, sizeof(why), "guest wrote 0x%" PRIx32 " to the debug-exit port", code);
 		vm_request_end(m->vm, VM_END_DEBUGEXIT, code, why);
+		break;
+	}
+	case POWER_PANIC: {
+		char why[64];
+		snprintf(why, sizeof(why), "guest panicked (pvpanic event 0x%" PRIx32 ")", code);
+		vm_request_end(m->vm, VM_END_PANIC, code, why);
 		break;
 	}
 	}
@@ -126,6 +142,17 @@ static void notify_input(void *ctx)
 	vm_kick_vcpu(ctx, 0); /* the UARTs' interrupts are routed to the BSP */
 }
 
+/* Door 5 as the recorder sees it: the bytes each UART took from its back-end. */
+static void com1_input(void *ctx, const void *buf, size_t len)
+{
+	recorder_input(ctx, 0, buf, len);
+}
+
+static void com2_input(void *ctx, const void *buf, size_t len)
+{
+	recorder_input(ctx, 1, buf, len);
+}
+
 static int add_uarts(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
 {
 	struct irq_sink irq = machine_irq_sink(m);
@@ -143,6 +170,8 @@ static int add_uarts(struct machine *m, const struct dhyve_options *o, struct er
 		if (rc < 0)
 			return rc;
 		chardev_set_notify(m->com_backend[i], notify_input, m->vm);
+		if (m->rec)
+			chardev_set_input_tap(m->com_backend[i], i ? com2_input : com1_input, m->rec);
 	}
 	return 0;
 }
@@ -157,6 +186,8 @@ static int add_power(struct machine *m, const struct dhyve_options *o, struct er
 		rc = iobus_register(&m->pio, PM1A_CNT_PORT, 2, "pm1a_cnt", power_pm1a_cnt_access, m->power, e);
 	if (rc == 0)
 		rc = iobus_register(&m->pio, KBC_CMD_PORT, 1, "kbc", power_kbc_access, m->power, e);
+	if (rc == 0)
+		rc = iobus_register(&m->pio, PVPANIC_PORT, 1, "pvpanic", pvpanic_access, m->power, e);
 	if (rc == 0 && o->debugexit_port >= 0) {
 		struct errmsg inner;
 		rc = iobus_register(&m->pio, (uint64_t)o->debugexit_port, 4, "debugexit", power_debugexit_access,
@@ -180,9 +211,11 @@ static int add_pci(struct machine *m, const struct dhyve_options *o, struct errm
 		.pio = &m->pio, .mmio = &m->mmio,
 		.irq = machine_irq_sink(m),
 		.msi = { send_msi, m->vm },
-		.mem = vm_gmem(m->vm),
+		.mem = machine_dev_mem(m),
 		.reset_port = power_reset_ctl_access, .reset_ctx = m->power,
 	};
+	if (m->rec)
+		pc.msi = recorder_msi_sink(m->rec, pc.msi);
 	m->pci = pci_bus_create(&pc, e);
 	if (!m->pci)
 		return -EINVAL;
@@ -197,7 +230,7 @@ static int add_pci(struct machine *m, const struct dhyve_options *o, struct errm
 
 static int add_fw_cfg(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
 {
-	m->fw_cfg = fw_cfg_create(vm_gmem(m->vm));
+	m->fw_cfg = fw_cfg_create(machine_dev_mem(m));
 	if (!m->fw_cfg)
 		return errmsg_set(e, ENOMEM, "fw_cfg: out of memory");
 	int rc = fw_cfg_set_u64(m->fw_cfg, FW_CFG_RAM_SIZE, o->mem_bytes);
@@ -216,19 +249,14 @@ static int add_fw_cfg(struct machine *m, const struct dhyve_options *o, struct e
 	return rc;
 }
 
-int machine_create(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
+static int add_devices(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
 {
-	memset(m, 0, sizeof(*m));
-	m->rtc_timer_fd = m->rtc_quit_fd = -1;
-	iobus_init(&m->pio, "pio");
-	iobus_init(&m->mmio, "mmio");
-	struct vm_config vc = { .name = o->name, .mem_bytes = o->mem_bytes, .ncpus = o->ncpus };
-	m->vm = vm_create(&vc, e);
-	if (!m->vm)
-		return -EINVAL;
-	vm_set_io_ops(m->vm, &(struct vm_io_ops){ .pio = bus_pio, .mmio = bus_mmio, .opaque = m });
-
-	int rc = add_uarts(m, o, e);
+	int rc = o->record_dir ? machine_start_recording(m, o, e) : 0;
+	struct vm_io_ops live = { .pio = bus_pio, .mmio = bus_mmio, .opaque = m };
+	struct vm_io_ops io = m->rec ? recorder_io_ops(m->rec, &live) : live;
+	vm_set_io_ops(m->vm, &io);
+	if (rc == 0)
+		rc = add_uarts(m, o, e);
 	if (rc == 0)
 		rc = add_power(m, o, e);
 	if (rc == 0)
@@ -237,7 +265,35 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 		rc = machine_add_rtc(m, o, e);
 	if (rc == 0)
 		rc = add_fw_cfg(m, o, e);
-	if (rc == 0 && o->acpi) {
+	if (rc < 0)
+		return rc;
+	vm_set_exit_handler(m->vm, VMEXIT_PIO, on_pio, m);
+	vm_set_exit_handler(m->vm, VMEXIT_KICK, on_kick, m);
+	return 0;
+}
+
+int machine_create(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
+{
+	memset(m, 0, sizeof(*m));
+	m->rtc_timer_fd = m->rtc_quit_fd = -1;
+	iobus_init(&m->pio, "pio");
+	iobus_init(&m->mmio, "mmio");
+	struct vm_config vc = { .name = o->name, .mem_bytes = o->mem_bytes, .ncpus = o->ncpus,
+				.no_pit = o->record_dir || o->replay_dir };
+	m->vm = vm_create(&vc, e);
+	if (!m->vm)
+		return -EINVAL;
+	m->dev_mem = *vm_gmem(m->vm);
+	int rc = 0;
+	if (o->replay_dir)
+		rc = machine_start_replay(m, o, e); /* the log stands in for every device */
+	else
+		rc = add_devices(m, o, e);
+	if (rc < 0)
+		return rc;
+
+	/* Firmware tables are guest memory, like the kernel: written for a replay too. */
+	if (o->acpi) {
 		struct acpi_config ac = { .ncpus = o->ncpus, .com = { o->com[0] != NULL, o->com[1] != NULL } };
 		rc = acpi_install(vm_gmem(m->vm), &ac, NULL, e);
 	}
@@ -264,8 +320,6 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 	if (rc < 0)
 		return rc;
 
-	vm_set_exit_handler(m->vm, VMEXIT_PIO, on_pio, m);
-	vm_set_exit_handler(m->vm, VMEXIT_KICK, on_kick, m);
 	vm_set_exit_handler(m->vm, VMEXIT_SHUTDOWN, on_guest_death, m);
 	vm_set_exit_handler(m->vm, VMEXIT_EMULATION_FAIL, on_guest_death, m);
 	vm_set_exit_handler(m->vm, VMEXIT_FAIL_ENTRY, on_guest_death, m);
@@ -282,7 +336,14 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 	fc.hang_to_debugger = hang_to_gdb;
 	fc.hang_ctx = m;
 	m->fallback = fallback_install(m->vm, &fc, e);
-	return m->fallback ? 0 : -EINVAL;
+	if (!m->fallback)
+		return -EINVAL;
+	/* Last, around everything else (a debugger wraps them later and sees its own events first). */
+	if (m->rec)
+		return recorder_install(m->rec, e);
+	if (m->rep)
+		return replayer_install(m->rep, e);
+	return 0;
 }
 
 void machine_destroy(struct machine *m)
@@ -299,6 +360,13 @@ void machine_destroy(struct machine *m)
 	machine_remove_rtc(m); /* its timer thread kicks vCPUs: stopped before the VM goes */
 	fw_cfg_destroy(m->fw_cfg);
 	m->fw_cfg = NULL;
+	replayer_destroy(m->rep); /* joins its timer thread, which kicks vCPUs */
+	m->rep = NULL;
+	if (m->rec) { /* machine_finish_recording did not run: dhyve stopped before the guest ran */
+		struct errmsg e;
+		recorder_finish(m->rec, VM_END_ERROR, 0, "dhyve stopped before the guest ran", &e);
+		m->rec = NULL;
+	}
 	fallback_destroy(m->fallback); /* joins its watchdog thread */
 	m->fallback = NULL;
 	tracer_destroy(m->tracer);

@@ -4,7 +4,9 @@
 #define DHYVE_CLI_MACHINE_H
 
 #include <pthread.h>
+#include <stdio.h>
 
+#include "base/time_source.h"
 #include "base/errmsg.h"
 #include "base/irq.h"
 #include "cli/options.h"
@@ -21,6 +23,8 @@ struct gdbstub;
 struct rtc;
 struct fw_cfg;
 struct pci_bus;
+struct recorder;
+struct replayer;
 
 struct machine {
 	struct vm *vm;
@@ -40,6 +44,11 @@ struct machine {
 	pthread_t rtc_timer;
 	bool rtc_timer_running;
 	struct fw_cfg *fw_cfg;     /* ports 0x510-0x511, DMA at 0x514-0x51b */
+	struct gmem dev_mem;       /* guest memory as devices see it (observed while recording) */
+	struct time_source time;   /* host time as devices see it (door 4) */
+	struct recorder *rec;      /* -o record=DIR */
+	struct replayer *rep;      /* -o replay=DIR: no devices then, the log plays them */
+	char *record_dir;
 };
 
 /* Creates the VM, its devices and loads the kernel; nothing runs yet. */
@@ -48,6 +57,17 @@ void machine_destroy(struct machine *m);
 
 /* Door 3 for the machine's devices: GSI levels on the VM's in-kernel irqchip. */
 struct irq_sink machine_irq_sink(struct machine *m);
+/* Door 2: the guest-memory view devices are given. */
+const struct gmem *machine_dev_mem(struct machine *m);
+
+/* cli/machine_replay.c: -o record=DIR and -o replay=DIR. Recording starts before the devices
+ * are made (they are wired to the recorder's doors); replay replaces them. */
+int machine_start_recording(struct machine *m, const struct dhyve_options *o, struct errmsg *e);
+int machine_start_replay(struct machine *m, const struct dhyve_options *o, struct errmsg *e);
+/* After the VM ended: closes the log, writes the last trace records and README.txt into DIR. */
+int machine_finish_recording(struct machine *m, enum vm_end how, uint32_t code, const char *why, struct errmsg *e);
+/* After the VM ended: one line on what the replay matched; false when it diverged. */
+bool machine_report_replay(struct machine *m, FILE *out);
 
 /* cli/machine_rtc.c: the RTC with its clock and timer; polled at exits on vCPU 0. */
 int machine_add_rtc(struct machine *m, const struct dhyve_options *o, struct errmsg *e);

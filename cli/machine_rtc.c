@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/time_source.h"
+#include "replay/recorder.h"
 #include "cli/machine.h"
 #include "devmodel/rtc.h"
 
@@ -83,7 +84,8 @@ static void *rtc_timer_main(void *opaque)
 int machine_add_rtc(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
 {
 	pthread_mutex_init(&m->rtc_lock, NULL);
-	m->rtc = rtc_create(&host_time, machine_irq_sink(m), RTC_IRQ, o->rtc_localtime);
+	m->time = m->rec ? recorder_time_source(m->rec, &host_time) : host_time;
+	m->rtc = rtc_create(&m->time, machine_irq_sink(m), RTC_IRQ, o->rtc_localtime);
 	if (!m->rtc)
 		return errmsg_set(e, ENOMEM, "rtc: out of memory");
 	uint64_t below = o->mem_bytes < VM_LOWMEM_LIMIT ? o->mem_bytes : VM_LOWMEM_LIMIT;

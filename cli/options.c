@@ -36,8 +36,9 @@ void options_usage(FILE *out)
 		"       -k: read name=value configuration variables from a file\n"
 		"       -l: LPC device: com1,BACKEND or com2,BACKEND (stdio, pty, file=PATH, unix=PATH, null)\n"
 		"       -m: guest memory (default 256M; a plain number means megabytes)\n"
-		"       -o: set a configuration variable (kernel=PATH, initrd=PATH, cmdline=STRING, debugexit.port=N,\n"
-		"           trace.entries=N, trace.file=PATH, watchdog=SECONDS)\n"
+		"       -o: set a configuration variable (kernel=PATH, initrd=PATH, cmdline=STRING,\n"
+		"           debugexit.port=N, trace.entries=N, trace.file=PATH, watchdog=SECONDS, record=DIR,\n"
+		"           replay=DIR, record.copy_images=BOOL)\n"
 		"       -P: accepted (PAUSE exits are handled by KVM)\n"
 		"       -s: PCI slot: [bus:]slot[:func],emulation[,conf] (hostbridge, lpc,\n"
 		"           virtio-blk,PATH[,ro][,nodelete][,sectorsize=N[/P]])\n"
@@ -279,6 +280,22 @@ static int get_gdb(const struct config *cfg, struct dhyve_options *o, struct err
 	return config_get_bool(cfg, "gdb.wait", false, &o->gdb_wait, e);
 }
 
+/* record=DIR and replay=DIR (one or the other). A recording keeps trace rings by default: the
+ * last records before a panic go into the bundle. */
+static int get_record(const struct config *cfg, struct dhyve_options *o, struct errmsg *e)
+{
+	o->record_dir = config_get(cfg, "record");
+	o->replay_dir = config_get(cfg, "replay");
+	if ((o->record_dir && !o->record_dir[0]) || (o->replay_dir && !o->replay_dir[0]))
+		return errmsg_set(e, EINVAL, "%s: empty directory name", o->record_dir ? "record" : "replay");
+	if (o->record_dir && o->replay_dir)
+		return errmsg_set(e, EINVAL, "record=%s and replay=%s: choose one", o->record_dir, o->replay_dir);
+	if ((o->record_dir || o->replay_dir) && o->ncpus != 1)
+		return errmsg_set(e, ENOTSUP, "%s: only single-vCPU guests (-c 1) in this version",
+				  o->record_dir ? "record" : "replay");
+	return config_get_bool(cfg, "record.copy_images", true, &o->record_copy_images, e);
+}
+
 /* Rings are opt-in: trace.entries turns them on; trace.file alone turns them on with the
  * default size. */
 static int get_trace(const struct config *cfg, struct dhyve_options *o, struct errmsg *e)
@@ -286,7 +303,7 @@ static int get_trace(const struct config *cfg, struct dhyve_options *o, struct e
 	o->trace_file = config_get(cfg, "trace.file");
 	if (o->trace_file && !o->trace_file[0])
 		return errmsg_set(e, EINVAL, "trace.file: empty path");
-	uint64_t dflt = o->trace_file ? TRACE_DEFAULT_ENTRIES : 0;
+	uint64_t dflt = o->trace_file || o->record_dir ? TRACE_DEFAULT_ENTRIES : 0;
 	int rc = config_get_uint(cfg, "trace.entries", dflt, TRACE_RING_MAX, &o->trace_entries, e);
 	if (rc < 0)
 		return rc;
@@ -339,7 +356,7 @@ int options_from_config(const struct config *cfg, struct dhyve_options *o, struc
 			return rc;
 		o->debugexit_port = (int)port;
 	}
-	if ((rc = get_trace(cfg, o, e)) < 0 || (rc = get_gdb(cfg, o, e)) < 0)
+	if ((rc = get_record(cfg, o, e)) < 0 || (rc = get_trace(cfg, o, e)) < 0 || (rc = get_gdb(cfg, o, e)) < 0)
 		return rc;
 	uint64_t watchdog;
 	if ((rc = config_get_uint(cfg, "watchdog", FALLBACK_WATCHDOG_DEFAULT_S, 86400, &watchdog, e)) < 0)

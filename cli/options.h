@@ -36,6 +36,9 @@ struct dhyve_options {
 	unsigned watchdog_s;           /* -o watchdog=SECONDS: report a vCPU that makes no progress; 0 = off */
 	uint64_t trace_entries;        /* -o trace.entries=N: records per vCPU ring, 0 = tracing off */
 	const char *trace_file;        /* -o trace.file=PATH: dump the rings there when the VM ends */
+	const char *record_dir;        /* -o record=DIR: record the run into a repro bundle */
+	const char *replay_dir;        /* -o replay=DIR: replay a bundle instead of running devices */
+	bool record_copy_images;       /* -o record.copy_images: the kernel goes into the bundle */
 	bool acpi, yield_on_hlt, exit_on_pause, strict_msr, rtc_localtime;
 };
 

@@ -397,7 +397,15 @@ size_t chardev_take_input(struct chardev *cd, void *buf, size_t max)
 	if (n)
 		pthread_cond_signal(&cd->space); /* a reader parked on a full ring can go on */
 	pthread_mutex_unlock(&cd->lock);
+	if (n && cd->input_tap)
+		cd->input_tap(cd->input_tap_ctx, out, n);
 	return n;
+}
+
+void chardev_set_input_tap(struct chardev *cd, void (*tap)(void *ctx, const void *buf, size_t len), void *ctx)
+{
+	cd->input_tap = tap;
+	cd->input_tap_ctx = ctx;
 }
 
 size_t chardev_pending(struct chardev *cd)

@@ -33,6 +33,9 @@ void chardev_write(struct chardev *cd, const void *buf, size_t len);
 void chardev_set_notify(struct chardev *cd, void (*notify)(void *ctx), void *ctx);
 /* Takes up to max queued input bytes; returns how many. Thread-safe, never blocks. */
 size_t chardev_take_input(struct chardev *cd, void *buf, size_t max);
+/* Called with every byte chardev_take_input hands out, on the taking (vCPU) thread: door 5 as the
+ * recorder sees it. Set before the VM runs. */
+void chardev_set_input_tap(struct chardev *cd, void (*tap)(void *ctx, const void *buf, size_t len), void *ctx);
 /* Bytes queued and not yet taken. */
 size_t chardev_pending(struct chardev *cd);
 /* The path of a pty or socket back-end, or NULL. */

@@ -53,6 +53,8 @@ struct chardev {
 	bool stopping;
 	void (*notify)(void *ctx);
 	void *notify_ctx;
+	void (*input_tap)(void *ctx, const void *buf, size_t len); /* told what the device took */
+	void *input_tap_ctx;
 
 	pthread_t reader;
 	bool reader_started;

@@ -174,3 +174,18 @@ int power_debugexit_access(void *opaque, uint64_t offset, unsigned size, bool is
 	request(p, POWER_DEBUG_EXIT, (uint32_t)(*value & size_mask(size)));
 	return 0;
 }
+
+int pvpanic_access(void *opaque, uint64_t offset, unsigned size, bool is_write, uint64_t *value)
+{
+	(void)offset;
+	(void)size;
+	struct power_ctl *p = opaque;
+	if (!is_write) {
+		*value = PVPANIC_PANICKED | PVPANIC_CRASH_LOADED;
+		return 0;
+	}
+	uint32_t events = (uint32_t)*value & (PVPANIC_PANICKED | PVPANIC_CRASH_LOADED);
+	if (events)
+		request(p, POWER_PANIC, events);
+	return 0;
+}

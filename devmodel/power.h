@@ -19,6 +19,7 @@ enum power_event {
 	POWER_OFF,        /* S5 through PM1a_CNT */
 	POWER_RESET,      /* 0xcf9 or keyboard controller reset */
 	POWER_DEBUG_EXIT, /* isa-debug-exit: code is the value written */
+	POWER_PANIC,      /* pvpanic: code is the event bits the guest wrote */
 };
 
 struct power_sink {
@@ -37,5 +38,12 @@ int power_reset_ctl_access(void *p, uint64_t offset, unsigned size, bool is_writ
 int power_kbc_access(void *p, uint64_t offset, unsigned size, bool is_write, uint64_t *value);
 /* isa-debug-exit: a write of v asks to end with status (v << 1) | 1; reads return 0. */
 int power_debugexit_access(void *p, uint64_t offset, unsigned size, bool is_write, uint64_t *value);
+
+/* QEMU's ISA pvpanic device, which Linux's pvpanic driver drives: a read tells the events it
+ * supports, a write of PANICKED or CRASH_LOADED reports a guest panic (here with the other ways a guest ends the machine). */
+#define PVPANIC_PORT 0x505
+#define PVPANIC_PANICKED 1u
+#define PVPANIC_CRASH_LOADED 2u
+int pvpanic_access(void *p, uint64_t offset, unsigned size, bool is_write, uint64_t *value);
 
 #endif

@@ -19,6 +19,7 @@ struct blk {
 	bool discard;
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct vq_chain chain; /* 4 KiB: too big for the vCPU thread's stack each time */
+	const struct gmem *mem; /* the transport's view, told which bytes the device touched */
 	uint8_t *gather;       /* where piece_gather and piece_scatter copy to or from */
 };
 
@@ -48,6 +49,10 @@ static int for_range(struct blk *b, bool writable, uint64_t start, uint64_t len,
 			int rc = fn(b, g->host + (lo - s), (size_t)(hi - lo), pos + (lo - start));
 			if (rc < 0)
 				return rc;
+			if (writable)
+				gmem_note_write(b->mem, g->gpa + (lo - s), hi - lo);
+			else
+				gmem_note_read(b->mem, g->gpa + (lo - s), hi - lo);
 		}
 		s += g->len;
 	}
@@ -158,12 +163,14 @@ static uint32_t serve(struct blk *b)
 	}
 	/* The status byte is the last writable byte of the chain (5.2.6). */
 	status_seg->host[status_seg->len - 1] = st;
+	gmem_note_write(b->mem, status_seg->gpa + status_seg->len - 1, 1);
 	return written;
 }
 
 static void blk_notify(void *dev, struct virtio_pci *vp, unsigned q)
 {
 	struct blk *b = dev;
+	b->mem = vp->mem;
 	while (virtio_pci_pop(vp, q, &b->chain) == 1)
 		virtio_pci_push(vp, q, b->chain.head, serve(b));
 }

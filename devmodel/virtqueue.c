@@ -20,6 +20,7 @@ static int read_u16(const struct gmem *mem, uint64_t gpa, uint16_t *v)
 		return -EIO;
 	/* An atomic load: the driver writes these fields from another CPU while we read them. */
 	*v = __atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED);
+	gmem_note_read(mem, gpa, 2);
 	return 0;
 }
 
@@ -56,7 +57,7 @@ static int add_seg(struct vq_chain *c, const struct gmem *mem, const struct vrin
 		if (!host)
 			return -EIO;
 	}
-	c->seg[c->nseg++] = (struct vq_seg){ .host = host, .len = d->len, .writable = w };
+	c->seg[c->nseg++] = (struct vq_seg){ .host = host, .gpa = d->addr, .len = d->len, .writable = w };
 	return 0;
 }
 
@@ -142,6 +143,7 @@ int vq_push(struct virtqueue *vq, const struct gmem *mem, uint16_t head, uint32_
 	vq->used_idx++;
 	/* The element must be visible before the index that publishes it. */
 	__atomic_store_n(idx, vq->used_idx, __ATOMIC_RELEASE);
+	gmem_note_write(mem, vq->used + 2, 2);
 	return 0;
 }
 

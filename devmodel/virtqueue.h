@@ -29,6 +29,7 @@ struct virtqueue {
 /* One buffer of a chain, already mapped: host points into guest RAM for len bytes. */
 struct vq_seg {
 	uint8_t *host;
+	uint64_t gpa;  /* where host points, for gmem_note_write/read (the recorder's door 2) */
 	uint32_t len;
 	bool writable; /* the device writes it (VIRTQ_DESC_F_WRITE) */
 };

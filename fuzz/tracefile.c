@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "fuzz/fuzz_check.h"
-#include "trace/crc32.h"
+#include "base/crc32.h"
 #include "trace/tracefile.h"
 #include "vmm/exit.h"
 

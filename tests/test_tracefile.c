@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "trace/crc32.h"
+#include "base/crc32.h"
 #include "trace/tracefile.h"
 
 /* The sample's layout, for tests that damage one part: header 72, vCPU 0 header at 0x48 and

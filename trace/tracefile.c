@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "trace/crc32.h"
+#include "base/crc32.h"
 
 /* Sizes and magics of docs/trace-format.md. Section magics are four ASCII letters read as a
  * little-endian u32, so a hex dump shows the letters. */

@@ -10,7 +10,7 @@ enum vmexit_kind {
 	VMEXIT_MMIO,           /* MMIO: addr = guest-physical address */
 	VMEXIT_HLT,            /* only without an in-kernel irqchip */
 	VMEXIT_SHUTDOWN,       /* triple fault */
-	VMEXIT_DEBUG,          /* guest-debug event: breakpoint, single-step; value = exception */
+	VMEXIT_DEBUG,          /* guest-debug event: breakpoint, single-step; value = exception, addr = DR6 */
 	VMEXIT_EMULATION_FAIL, /* KVM_EXIT_INTERNAL_ERROR: KVM could not emulate; value = suberror */
 	VMEXIT_FAIL_ENTRY,     /* the CPU refused the state; value = hardware reason */
 	VMEXIT_SYSTEM_EVENT,   /* in-kernel shutdown/reset request; value = event type */

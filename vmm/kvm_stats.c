@@ -18,6 +18,7 @@ struct kvm_stats_table {
 	int fd;
 	unsigned n;
 	uint32_t data_offset;
+	int insn_index; /* "insn_emulation" in stat[], or -1 */
 	struct {
 		char name[KVM_STAT_NAME_MAX];
 		uint32_t offset;
@@ -63,6 +64,12 @@ fail:
 void vcpu_kvm_stats_load(struct vcpu *v)
 {
 	v->kvm_stats = load_table(v->fd);
+	if (v->kvm_stats) {
+		v->kvm_stats->insn_index = -1;
+		for (unsigned i = 0; i < v->kvm_stats->n; i++)
+			if (strcmp(v->kvm_stats->stat[i].name, "insn_emulation") == 0)
+				v->kvm_stats->insn_index = (int)i;
+	}
 }
 
 int vcpu_kvm_stats(struct vcpu *v, struct kvm_stat_counter *out, int max)
@@ -92,6 +99,15 @@ int vcpu_kvm_stat(struct vcpu *v, const char *name, uint64_t *value)
 			return pread(t->fd, value, sizeof(*value), t->data_offset + t->stat[i].offset) == (ssize_t)sizeof(*value)
 				       ? 0 : -EIO;
 	return -ENOENT;
+}
+
+int vcpu_insn_count(struct vcpu *v, uint64_t *count)
+{
+	struct kvm_stats_table *t = v->kvm_stats;
+	if (!t || t->insn_index < 0)
+		return -ENOTSUP;
+	return pread(t->fd, count, sizeof(*count), t->data_offset + t->stat[t->insn_index].offset) ==
+			       (ssize_t)sizeof(*count) ? 0 : -EIO;
 }
 
 void vcpu_kvm_stats_free(struct vcpu *v)

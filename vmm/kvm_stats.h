@@ -20,4 +20,9 @@ int vcpu_kvm_stats(struct vcpu *vcpu, struct kvm_stat_counter *out, int max);
 /* One counter by name ("exits", "insn_emulation"); -ENOENT when absent. */
 int vcpu_kvm_stat(struct vcpu *vcpu, const char *name, uint64_t *value);
 
+/* KVM's insn_emulation counter, kept at hand: on PVM it counts every ring-0 instruction exactly
+ * (../shared/PLATFORM.md), which is how replay finds a point between exits again. -ENOTSUP
+ * where KVM has no such counter (hardware KVM: replay then delivers at exits only). */
+int vcpu_insn_count(struct vcpu *vcpu, uint64_t *count);
+
 #endif

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vmm/vmm_impl.h"
 
@@ -30,6 +32,37 @@ void vcpu_kick_signal_init(void)
 	sa.sa_handler = kick_handler; /* no SA_RESTART: KVM_RUN must come back with EINTR */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(VCPU_SLICE_SIGNAL, &sa, NULL);
+}
+
+/* The slice timer's signal is blocked in the vCPU thread except inside KVM_RUN (KVM_SET_SIGNAL_MASK):
+ * one that expires while the thread is in user space stays pending and ends the next KVM_RUN at
+ * once, so a slice can never be lost and run on to the next exit. */
+/* KVM_RUN returns with the thread's mask back in place, so a slice signal that ended it is still
+ * pending (blocked) and would end every later KVM_RUN at once: take it here (as QEMU eats its
+ * SIG_IPI). */
+static void eat_slice_signal(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_SLICE_SIGNAL);
+	struct timespec zero = { 0, 0 };
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+}
+
+static void block_slice_signal(struct vcpu *v)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_SLICE_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	sigdelset(&old, VCPU_SLICE_SIGNAL);
+	_Alignas(struct kvm_signal_mask) uint8_t km[sizeof(struct kvm_signal_mask) + 8];
+	((struct kvm_signal_mask *)km)->len = 8;
+	memcpy(km + sizeof(struct kvm_signal_mask), &old, 8); /* the kernel's sigset: glibc's first 64 bits */
+	ioctl(v->fd, KVM_SET_SIGNAL_MASK, km);
+	v->tid = (pid_t)syscall(SYS_gettid);
 }
 
 /* CPL and mode from the sync_regs copy of the segment registers (no ioctl). */
@@ -56,18 +89,23 @@ static void decode_exit(struct vcpu *v, struct vm_exit *ex, uint64_t t_ns)
 		ex->size = run->io.size;
 		ex->is_write = run->io.direction == KVM_EXIT_IO_OUT;
 		ex->count = run->io.count;
+		if (ex->is_write && ex->size <= 8) /* known before any handler runs: the recorder's fingerprint */
+			memcpy(&ex->value, (uint8_t *)run + run->io.data_offset, ex->size);
 		break;
 	case KVM_EXIT_MMIO:
 		ex->kind = VMEXIT_MMIO;
 		ex->addr = run->mmio.phys_addr;
 		ex->size = (uint8_t)run->mmio.len;
 		ex->is_write = run->mmio.is_write;
+		if (ex->is_write)
+			memcpy(&ex->value, run->mmio.data, ex->size <= 8 ? ex->size : 8);
 		break;
 	case KVM_EXIT_HLT: ex->kind = VMEXIT_HLT; break;
 	case KVM_EXIT_SHUTDOWN: ex->kind = VMEXIT_SHUTDOWN; break;
 	case KVM_EXIT_DEBUG:
 		ex->kind = VMEXIT_DEBUG;
 		ex->value = run->debug.arch.exception;
+		ex->addr = run->debug.arch.dr6; /* which breakpoint, or BS for a single step */
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
 		ex->kind = VMEXIT_EMULATION_FAIL;
@@ -134,6 +172,7 @@ void vcpu_run_loop(struct vcpu *v)
 	struct vm *vm = v->vm;
 	v->run->kvm_valid_regs = vm->sync_mask;
 	v->running_thread = pthread_self();
+	block_slice_signal(v);
 	__atomic_store_n(&v->running, true, __ATOMIC_SEQ_CST);
 	while (park_while_paused(v)) {
 		struct vm_exit ex;
@@ -144,6 +183,7 @@ void vcpu_run_loop(struct vcpu *v)
 			decode_exit(v, &ex, t0);
 		} else if (errno == EINTR || errno == EAGAIN) {
 			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+			eat_slice_signal();
 			decode_exit(v, &ex, t0);
 			ex.kind = VMEXIT_KICK;
 		} else {

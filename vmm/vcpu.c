@@ -54,6 +54,8 @@ void vcpu_destroy(struct vcpu *v)
 	if (!v)
 		return;
 	vcpu_kvm_stats_free(v);
+	if (v->slice_timer_made)
+		timer_delete(v->slice_timer);
 	if (v->run)
 		munmap(v->run, v->run_size);
 	if (v->fd >= 0)
@@ -206,15 +208,59 @@ int vcpu_set_msr(struct vcpu *v, uint32_t index, uint64_t value)
 	return n < 0 ? -errno : n != 1 ? -EINVAL : 0;
 }
 
-int vcpu_set_guest_debug(struct vcpu *v, uint32_t control, const uint64_t db[8])
+static int apply_guest_debug(struct vcpu *v)
 {
 	int rc = flush_dirty_regs(v);
 	if (rc < 0)
 		return rc;
-	struct kvm_guest_debug dbg = { .control = control };
-	if (db)
-		memcpy(dbg.arch.debugreg, db, sizeof(dbg.arch.debugreg));
+	struct kvm_guest_debug dbg = { .control = v->dbg_control };
+	memcpy(dbg.arch.debugreg, v->dbg_db, sizeof(dbg.arch.debugreg));
+	if (v->dbg_extra_step)
+		dbg.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	if (v->dbg_extra_bp) {
+		/* DR3, execute, global enable (G3); the debugger keeps DR0-DR2. */
+		dbg.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+		dbg.arch.debugreg[3] = v->dbg_extra_bp;
+		dbg.arch.debugreg[7] = (dbg.arch.debugreg[7] & ~(0xfull << 28)) | (1ull << 7) | (1ull << 10);
+	}
 	return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0 ? -errno : 0;
+}
+
+int vcpu_set_guest_debug(struct vcpu *v, uint32_t control, const uint64_t db[8])
+{
+	v->dbg_control = control;
+	if (db)
+		memcpy(v->dbg_db, db, sizeof(v->dbg_db));
+	else
+		memset(v->dbg_db, 0, sizeof(v->dbg_db));
+	return apply_guest_debug(v);
+}
+
+uint32_t vcpu_guest_debug_control(const struct vcpu *v)
+{
+	return v->dbg_control;
+}
+
+int vcpu_replay_debug(struct vcpu *v, bool step, uint64_t bp)
+{
+	if (v->dbg_extra_step == step && v->dbg_extra_bp == bp)
+		return 0;
+	v->dbg_extra_step = step;
+	v->dbg_extra_bp = bp;
+	return apply_guest_debug(v);
+}
+
+int vcpu_arm_slice(struct vcpu *v, uint64_t ns)
+{
+	if (!v->slice_timer_made) {
+		struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = VCPU_SLICE_SIGNAL };
+		sev._sigev_un._tid = v->tid;
+		if (!v->tid || timer_create(CLOCK_MONOTONIC, &sev, &v->slice_timer) < 0)
+			return -errno ? -errno : -ESRCH;
+		v->slice_timer_made = true;
+	}
+	struct itimerspec its = { .it_value = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) } };
+	return timer_settime(v->slice_timer, 0, &its, NULL) < 0 ? -errno : 0;
 }
 
 int vcpu_get_events(struct vcpu *v, struct kvm_vcpu_events *ev)

@@ -53,6 +53,15 @@ int vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
  * BLOCKIRQ); db[0..3] are DR0-3 and db[7] DR7 for USE_HW_BP. While paused or on the vCPU's
  * own thread. */
 int vcpu_set_guest_debug(struct vcpu *vcpu, uint32_t control, const uint64_t db[8]);
+/* What the debugger last set (KVM_GUESTDBG_* bits). */
+uint32_t vcpu_guest_debug_control(const struct vcpu *vcpu);
+/* Replay approaching a point between exits: single-steps, and/or an execute breakpoint at linear
+ * address bp in DR3 (0 = none), on top of whatever the debugger set; (false, 0) gives the
+ * debugger its setting alone back. From the vCPU's thread or while paused. */
+int vcpu_replay_debug(struct vcpu *vcpu, bool step, uint64_t bp);
+/* Ends the vCPU's KVM_RUN after ns nanoseconds (a VMEXIT_KICK), even if the timer expires while
+ * the vCPU is outside KVM_RUN: then the next KVM_RUN returns at once. From the vCPU's thread. */
+int vcpu_arm_slice(struct vcpu *vcpu, uint64_t ns);
 /* Makes KVM drop its cached guest translations before the next entry (completing invpcid):
  * CR4.PGE toggled and restored through KVM_SET_SREGS. Own thread between exits, or paused. */
 int vcpu_flush_tlb(struct vcpu *vcpu);

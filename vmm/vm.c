@@ -64,7 +64,7 @@ static int setup_ram(struct vm *vm, uint64_t bytes, struct errmsg *e)
 	return rc;
 }
 
-static int setup_irqchip(struct vm *vm, struct errmsg *e)
+static int setup_irqchip(struct vm *vm, bool no_pit, struct errmsg *e)
 {
 	/* Needed on VMX before the irqchip and vCPUs exist; harmless elsewhere. */
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)TSS_GPA) < 0 && errno != ENOTTY)
@@ -75,7 +75,7 @@ static int setup_irqchip(struct vm *vm, struct errmsg *e)
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return errmsg_set(e, errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+	if (!no_pit && ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return errmsg_set(e, errno, "KVM_CREATE_PIT2: %s", strerror(errno));
 	return 0;
 }
@@ -110,7 +110,7 @@ struct vm *vm_create(const struct vm_config *cfg, struct errmsg *e)
 		errmsg_set(e, errno, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (setup_ram(vm, cfg->mem_bytes, e) < 0 || setup_irqchip(vm, e) < 0)
+	if (setup_ram(vm, cfg->mem_bytes, e) < 0 || setup_irqchip(vm, cfg->no_pit, e) < 0)
 		goto fail;
 	vm->cpuid = cpuid_supported_filtered(vm->kvm_fd, e);
 	if (!vm->cpuid)

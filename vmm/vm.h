@@ -26,6 +26,7 @@ enum vm_end {
 	VM_END_TRIPLEFAULT = 3,
 	VM_END_ERROR = 4,
 	VM_END_DEBUGEXIT = 5, /* status is (code << 1) | 1, as QEMU's isa-debug-exit */
+	VM_END_PANIC = 6,     /* the guest reported a panic (pvpanic); code = its event bits */
 };
 
 /* What an exit handler tells the run loop. */
@@ -53,6 +54,8 @@ struct vm_config {
 	const char *name;
 	uint64_t mem_bytes;
 	unsigned ncpus;
+	/* No in-kernel PIT: its interrupts would come at moments no door sees (record and replay). */
+	bool no_pit;
 };
 
 /* Opens /dev/kvm and creates the VM with its RAM, irqchip, PIT and vCPUs (not yet running). */

@@ -5,6 +5,8 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <stdbool.h>
 
 #include "vmm/vcpu.h"
@@ -21,11 +23,18 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_created;      /* main thread only: pthread_join is owed */
 	pthread_t running_thread; /* set by the vCPU thread itself, before `running` */
+	pid_t tid;                /* its kernel thread id, for the slice timer */
+	timer_t slice_timer;
+	bool slice_timer_made;
+	bool dbg_extra_step;      /* replay's own stepping and breakpoint, on top of the debugger's */
+	uint64_t dbg_extra_bp;    /* linear address in DR3, 0 = none */
 	bool running;             /* atomic: the thread may be inside KVM_RUN and can be signalled */
 	bool held;                /* under vm->lock: parked even when the VM is not paused */
 	bool parked;              /* under vm->lock (atomic reads): waiting in park_while_paused */
 	struct kvm_stats_table *kvm_stats; /* NULL where KVM has no binary stats */
 	bool synced;              /* kvm_run.s.regs holds this vCPU's registers */
+	uint32_t dbg_control;     /* guest debug as the debugger set it */
+	uint64_t dbg_db[8];
 	struct vcpu_stats stats;
 };
 
@@ -78,5 +87,6 @@ void vcpu_kvm_stats_free(struct vcpu *vcpu);
 void vm_install_default_handlers(struct vm *vm);
 void vcpu_run_loop(struct vcpu *vcpu);
 void vcpu_kick_signal_init(void);
+#define VCPU_SLICE_SIGNAL SIGUSR2
 
 #endif

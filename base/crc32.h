@@ -1,7 +1,7 @@
 /* CRC-32 as zlib, PNG and Python's zlib.crc32 compute it (CRC-32/ISO-HDLC: reflected, polynomial
- * 0xEDB88320, initial and final XOR 0xFFFFFFFF), so trace files can be checked by other tools. */
-#ifndef DHYVE_TRACE_CRC32_H
-#define DHYVE_TRACE_CRC32_H
+ * 0xEDB88320, initial and final XOR 0xFFFFFFFF), so trace and replay files can be checked by other tools. */
+#ifndef DHYVE_BASE_CRC32_H
+#define DHYVE_BASE_CRC32_H
 
 #include <stddef.h>
 #include <stdint.h>

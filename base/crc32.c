@@ -1,6 +1,6 @@
 /* Table-driven CRC-32/ISO-HDLC, one byte at a time: trace files are checked once per read, so
  * the simple table is fast enough and keeps dhyve free of a zlib dependency. */
-#include "trace/crc32.h"
+#include "base/crc32.h"
 
 /* table[i] is the CRC of the byte i: for (k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320 ^ c >> 1 : c >> 1.
  * Written out rather than built at run time so that concurrent first users need no lock. */
