@@ -7,7 +7,7 @@
 #   DHYVE_LINUX_KERNEL=PATH   a bzImage to boot instead of Debian's
 #   DHYVE_LINUX_FLAVOUR=cloud-amd64 (default) or amd64: which Debian kernel package to fetch
 #   DHYVE_LINUX_CACHE=DIR     where fetched packages and the initramfs are kept (BUILD/linux-cache)
-#   DHYVE_LINUX_TIMEOUT=S     seconds for the whole boot (default 1500)
+#   DHYVE_LINUX_TIMEOUT=S     seconds for the whole boot (default 3000: it takes 20+ minutes here)
 #   DHYVE_LINUX_CMDLINE=...   extra kernel arguments (default: the workarounds below)
 #   DHYVE_LINUX_ARGS=...      extra dhyve arguments (e.g. "-c 2")
 # The console, with each line's wall time since dhyve started, is kept in BUILD/linux_boot.log.
@@ -34,7 +34,7 @@ fi
 source "$(dirname "$0")/../kvm_lib.sh" "$1"
 require_kvm
 CACHE=${DHYVE_LINUX_CACHE:-$BUILD/linux-cache}
-TIMEOUT=${DHYVE_LINUX_TIMEOUT:-1500}
+TIMEOUT=${DHYVE_LINUX_TIMEOUT:-3000}
 LOG=$BUILD/linux_boot.log
 MARKER=DHYVE-LINUX-BOOT-OK
 mkdir -p "$CACHE"
