@@ -8,7 +8,7 @@
 ROOT=${DHYVE_SRC:-$PWD}
 [ -f "$ROOT/fuzz/CMakeLists.txt" ] || { echo "build.sh: run it from the dhyve checkout (or set DHYVE_SRC)" >&2; exit 1; }
 BUILD=${WORK:-/tmp}/dhyve-cflite-build
-TARGETS="uart16550 iobus loader gdb_packet config_file cmdline tracefile pagewalk pci_config fw_cfg rtc"
+TARGETS="uart16550 iobus loader gdb_packet config_file cmdline tracefile pagewalk pci_config fw_cfg rtc ahci virtio_blk virtio_net rlog"
 : "${CXXFLAGS:=$CFLAGS}" # OSS-Fuzz sets both; the link step (C++) needs the sanitizer flags too
 
 # The sanitizers come from $CFLAGS. An address build also gets UBSan, as every dhyve fuzz run does.

@@ -1,7 +1,7 @@
 /* bench/fallback_cost: microseconds per instruction that dhyve's fallback completes in user space
  * (int3, int n, clac/stac, xgetbv, xsave/xsavec/xrstor, cmpxchg16b, clwb, invpcid, rdpru's #UD,
- * a hypercall live-lock), beside a plain port-I/O exit, all in one run of guests/fb_bench.elf.
- * The guest marks each loop on port 0x513; the empty loop's cost is subtracted from the others. */
+ * popcnt, crc32, an SSE and an AVX instruction run on the host CPU, a hypercall live-lock), beside a plain port-I/O exit, all in one run of guests/fb_bench.elf.
+ * The guest marks each loop on port 0x520; the empty loop's cost is subtracted from the others. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +12,16 @@
 #include "fallback/fallback.h"
 #include "vmm/vcpu.h"
 
-#define MARK_PORT 0x513
+#define MARK_PORT 0x520
 /* guests/fb_bench.c's families, in its order, with its loop counts. */
 static const struct { const char *name, *insn; unsigned n; } families[] = {
 	{ "port I/O exit", NULL, 2000 }, { "(empty loop)", NULL, 2000 }, { "int3", "int3", 2000 },
 	{ "int $0x80", "int", 2000 }, { "clac", "clac", 2000 }, { "stac", "stac", 2000 },
 	{ "xgetbv", "xgetbv", 2000 }, { "xsave", "xsave", 2000 }, { "xsavec", "xsavec", 2000 },
 	{ "xrstor", "xrstor", 2000 }, { "cmpxchg16b", "cmpxchg16b", 2000 }, { "clwb", "clwb", 2000 },
-	{ "invpcid", "invpcid", 2000 }, { "rdpru (#UD)", "rdpru", 2000 }, { "vmcall (watchdog)", "vmcall", 5 },
+	{ "invpcid", "invpcid", 2000 }, { "rdpru (#UD)", "rdpru", 2000 }, { "popcnt (host)", "popcnt", 2000 },
+	{ "crc32 (host)", "crc32", 2000 }, { "paddd xmm (host)", "paddd", 2000 }, { "vpaddd ymm (host)", "vpaddd", 2000 },
+	{ "vmcall (watchdog)", "vmcall", 5 },
 };
 #define NFAM (sizeof(families) / sizeof(families[0]))
 
@@ -67,7 +69,7 @@ static int run_once(const char *kernel, struct fallback_count *counts, int *ncou
 		return -1;
 	}
 	int status = vm_wait(m.vm);
-	*ncounts = fallback_stats(fb, 0, counts, 32);
+	*ncounts = fallback_stats(fb, 0, counts, 64);
 	fallback_destroy(fb);
 	machine_destroy(&m);
 	config_free(&cfg);
@@ -83,7 +85,7 @@ int main(int argc, char **argv)
 	const char *kernel = argc > 1 ? argv[1] : "build/guests/fb_bench.elf";
 	int rounds = argc > 2 ? atoi(argv[2]) : 3;
 	double best[NFAM];
-	struct fallback_count counts[32];
+	struct fallback_count counts[64];
 	int ncounts = 0;
 	for (unsigned f = 0; f < NFAM; f++)
 		best[f] = 1e9;
@@ -100,7 +102,7 @@ int main(int argc, char **argv)
 	printf("%-20s %8s %12s %12s %10s %14s\n", "family", "n", "us/iter", "us net", "x port I/O", "in handler us");
 	for (unsigned f = 0; f < NFAM; f++) {
 		double handler = 0;
-		for (int i = 0; i < ncounts && i < 32; i++) {
+		for (int i = 0; i < ncounts && i < 64; i++) {
 			uint64_t n = counts[i].completed + counts[i].raised + counts[i].refused;
 			if (n && families[f].insn && strcmp(counts[i].insn, families[f].insn) == 0)
 				handler = counts[i].total_ns / 1e3 / n;

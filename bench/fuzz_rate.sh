@@ -13,7 +13,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=$(cd "${1:?usage: bench/fuzz_rate.sh FUZZ_BUILD_DIR [SECONDS] [MAX_LEN]}" && pwd)
 SECS=${2:-10}
 MAXLEN=${3:-}
-TARGETS="empty uart16550 iobus loader gdb_packet config_file cmdline tracefile pagewalk"
+TARGETS="empty uart16550 iobus loader gdb_packet config_file cmdline tracefile pagewalk ahci"
 DEVICES=" uart16550 iobus "
 [ -x "$B/fuzz/fuzz_empty" ] || { echo "fuzz_rate.sh: $B/fuzz/fuzz_empty missing: not a DHYVE_FUZZ build" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/dhyve-fuzz-rate.XXXXXX)

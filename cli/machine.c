@@ -98,7 +98,9 @@ static void take_console_input(struct machine *m)
 static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
 {
 	(void)ex;
-	take_console_input(opaque);
+	struct machine *m = opaque;
+	take_console_input(m);
+	pci_bus_poll_input(m->pci); /* door 5 for PCI devices: received packets */
 	if (vcpu_index(vcpu) == 0)
 		machine_rtc_poll(opaque);
 	return vm_ended(vcpu_vm(vcpu)) ? VMEXIT_STOP : VMEXIT_RESUME;
@@ -198,6 +200,15 @@ static int add_power(struct machine *m, const struct dhyve_options *o, struct er
 	return rc;
 }
 
+static void notify_pci_input(void *ctx)
+{
+	struct machine *m = ctx;
+	pthread_mutex_lock(&m->input_lock);
+	if (m->input_vm)
+		vm_kick_vcpu(m->input_vm, 0);
+	pthread_mutex_unlock(&m->input_lock);
+}
+
 static void send_msi(void *ctx, uint64_t addr, uint32_t data)
 {
 	vm_signal_msi(ctx, addr, data);
@@ -213,9 +224,12 @@ static int add_pci(struct machine *m, const struct dhyve_options *o, struct errm
 		.msi = { send_msi, m->vm },
 		.mem = machine_dev_mem(m),
 		.reset_port = power_reset_ctl_access, .reset_ctx = m->power,
+		.input_notify = notify_pci_input, .input_ctx = m,
+		.vm_name = o->name,
 	};
 	if (m->rec)
 		pc.msi = recorder_msi_sink(m->rec, pc.msi);
+	m->input_vm = m->vm;
 	m->pci = pci_bus_create(&pc, e);
 	if (!m->pci)
 		return -EINVAL;
@@ -275,6 +289,7 @@ static int add_devices(struct machine *m, const struct dhyve_options *o, struct 
 int machine_create(struct machine *m, const struct dhyve_options *o, struct errmsg *e)
 {
 	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->input_lock, NULL);
 	m->rtc_timer_fd = m->rtc_quit_fd = -1;
 	iobus_init(&m->pio, "pio");
 	iobus_init(&m->mmio, "mmio");
@@ -371,12 +386,16 @@ void machine_destroy(struct machine *m)
 	m->fallback = NULL;
 	tracer_destroy(m->tracer);
 	m->tracer = NULL;
+	pthread_mutex_lock(&m->input_lock);
+	m->input_vm = NULL;
+	pthread_mutex_unlock(&m->input_lock);
 	vm_destroy(m->vm);
 	m->vm = NULL;
 	pci_bus_destroy(m->pci); /* after the vCPUs: the buses keep pointing at its regions */
 	m->pci = NULL;
 	iobus_destroy(&m->pio);
 	iobus_destroy(&m->mmio);
+	pthread_mutex_destroy(&m->input_lock);
 }
 
 bool machine_all_halted(struct machine *m)

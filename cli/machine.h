@@ -49,6 +49,10 @@ struct machine {
 	struct recorder *rec;      /* -o record=DIR */
 	struct replayer *rep;      /* -o replay=DIR: no devices then, the log plays them */
 	char *record_dir;
+	/* PCI devices' back-end threads (virtio-net) kick input_vm; machine_destroy clears it under
+	 * input_lock before the VM goes, since those threads stop only with the bus. */
+	pthread_mutex_t input_lock;
+	struct vm *input_vm;
 };
 
 /* Creates the VM, its devices and loads the kernel; nothing runs yet. */

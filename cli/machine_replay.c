@@ -10,6 +10,7 @@
 #include "cli/machine.h"
 #include "devmodel/uart16550.h"
 #include "gdbstub/gdbstub.h"
+#include "loader/symbols.h"
 #include "replay/recorder.h"
 #include "replay/replayer.h"
 #include "trace/disas.h"
@@ -28,6 +29,14 @@ int machine_start_recording(struct machine *m, const struct dhyve_options *o, st
 	if (!m->rec)
 		return -EINVAL;
 	m->dev_mem.observer = recorder_gmem_observer(m->rec);
+	if (o->record_panic_at) {
+		uint64_t addr;
+		struct errmsg why = { "" };
+		if (elf_address_or_symbol(o->kernel, o->record_panic_at, &addr, &why) < 0)
+			return errmsg_set(e, EINVAL, "record.panic_at=%s: %s", o->record_panic_at, why.text);
+		if (recorder_set_panic_at(m->rec, addr, o->record_panic_at) < 0)
+			return errmsg_set(e, EIO, "record.panic_at=%s: cannot set the breakpoint", o->record_panic_at);
+	}
 	m->record_dir = strdup(o->record_dir);
 	return m->record_dir ? 0 : errmsg_set(e, ENOMEM, "out of memory");
 }
@@ -96,8 +105,9 @@ int machine_finish_recording(struct machine *m, enum vm_end how, uint32_t code, 
 		rc = bundle_write_readme(m->record_dir, vm_name(m->vm), ended, why ? why : "", files, e);
 	struct stat sb;
 	bundle_path(path, sizeof(path), m->record_dir, BUNDLE_LOG);
-	fprintf(stderr, "dhyve: %s: recorded %" PRIu64 " exits and %" PRIu64 " async points into %s (%lld log bytes)\n",
-		vm_name(m->vm), st.exits, st.async_points, m->record_dir, stat(path, &sb) == 0 ? (long long)sb.st_size : -1ll);
+	fprintf(stderr, "dhyve: %s: recorded %" PRIu64 " exits and %" PRIu64 " async points into %s (%" PRIu64
+		" vCPU switches, %lld log bytes)\n", vm_name(m->vm), st.exits, st.async_points, m->record_dir, st.switches,
+		stat(path, &sb) == 0 ? (long long)sb.st_size : -1ll);
 	free(m->record_dir);
 	m->record_dir = NULL;
 	return rc;
@@ -109,9 +119,9 @@ bool machine_report_replay(struct machine *m, FILE *out)
 		return true;
 	struct replayer_stats st;
 	replayer_stats(m->rep, &st);
-	fprintf(out, "dhyve: %s: replay %s: %" PRIu64 " exits and %" PRIu64 " async points matched (%" PRIu64 " slices, %" PRIu64
+	fprintf(out, "dhyve: %s: replay %s: %" PRIu64 " exits and %" PRIu64 " async points matched (%" PRIu64 " vCPU switches, %" PRIu64 " slices, %" PRIu64
 		" breakpoint stops and steps; instruction counter drifted at %" PRIu64 " exits, by up to %" PRIu64 ")\n",
 		vm_name(m->vm), st.diverged ? "diverged" : st.reached_end ? "reached the recorded end" : "stopped early",
-		st.exits, st.async_points, st.slices, st.steps, st.drifts, st.max_drift);
+		st.exits, st.async_points, st.switches, st.slices, st.steps, st.drifts, st.max_drift);
 	return !st.diverged;
 }

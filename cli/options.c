@@ -17,10 +17,11 @@
 #define DEFAULT_MEM (256ull << 20)
 
 /* Emulations this build implements, and the ones it knows by name but does not yet. */
-static const char *const known_emulations[] = { "hostbridge", "amd_hostbridge", "lpc", "virtio-blk" };
+static const char *const known_emulations[] = { "hostbridge", "amd_hostbridge", "lpc", "virtio-blk", "virtio-net",
+						"ahci", "ahci-hd", "ahci-cd" };
 static const char *const future_emulations[] = {
-	"virtio-net", "virtio-rnd", "virtio-console", "virtio-9p", "virtio-scsi",
-	"ahci", "ahci-hd", "ahci-cd", "nvme", "e1000", "uart", "xhci", "fbuf", "passthru",
+	"virtio-rnd", "virtio-console", "virtio-9p", "virtio-scsi",
+	"nvme", "e1000", "uart", "xhci", "fbuf", "passthru",
 };
 
 void options_usage(FILE *out)
@@ -38,10 +39,11 @@ void options_usage(FILE *out)
 		"       -m: guest memory (default 256M; a plain number means megabytes)\n"
 		"       -o: set a configuration variable (kernel=PATH, initrd=PATH, cmdline=STRING,\n"
 		"           debugexit.port=N, trace.entries=N, trace.file=PATH, watchdog=SECONDS, record=DIR,\n"
-		"           replay=DIR, record.copy_images=BOOL)\n"
+		"           replay=DIR, record.copy_images=BOOL, record.panic_at=SYMBOL|ADDR)\n"
 		"       -P: accepted (PAUSE exits are handled by KVM)\n"
 		"       -s: PCI slot: [bus:]slot[:func],emulation[,conf] (hostbridge, lpc,\n"
-		"           virtio-blk,PATH[,ro][,nodelete][,sectorsize=N[/P]])\n"
+		"           virtio-blk,PATH[,ro][,nodelete][,sectorsize=N[/P]],\n"
+		"           virtio-net,tapN|tap=NAME|slirp|unix=PATH|null[,mac=xx:xx:xx:xx:xx:xx])\n"
 		"       -u: RTC keeps UTC\n"
 		"       -w: ignore accesses to unimplemented MSRs\n");
 }
@@ -290,9 +292,9 @@ static int get_record(const struct config *cfg, struct dhyve_options *o, struct 
 		return errmsg_set(e, EINVAL, "%s: empty directory name", o->record_dir ? "record" : "replay");
 	if (o->record_dir && o->replay_dir)
 		return errmsg_set(e, EINVAL, "record=%s and replay=%s: choose one", o->record_dir, o->replay_dir);
-	if ((o->record_dir || o->replay_dir) && o->ncpus != 1)
-		return errmsg_set(e, ENOTSUP, "%s: only single-vCPU guests (-c 1) in this version",
-				  o->record_dir ? "record" : "replay");
+	o->record_panic_at = config_get(cfg, "record.panic_at");
+	if (o->record_panic_at && (!o->record_dir || !o->record_panic_at[0]))
+		return errmsg_set(e, EINVAL, "record.panic_at=%s: needs record=DIR and a symbol or address", o->record_panic_at);
 	return config_get_bool(cfg, "record.copy_images", true, &o->record_copy_images, e);
 }
 

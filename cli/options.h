@@ -39,6 +39,7 @@ struct dhyve_options {
 	const char *record_dir;        /* -o record=DIR: record the run into a repro bundle */
 	const char *replay_dir;        /* -o replay=DIR: replay a bundle instead of running devices */
 	bool record_copy_images;       /* -o record.copy_images: the kernel goes into the bundle */
+	const char *record_panic_at;   /* -o record.panic_at=SYMBOL|ADDR: reaching it is a panic */
 	bool acpi, yield_on_hlt, exit_on_pause, strict_msr, rtc_localtime;
 };
 

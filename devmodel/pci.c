@@ -190,6 +190,8 @@ int pci_add(struct pci_bus *bus, unsigned slot, unsigned fn, const struct pci_fu
 	init_masks(f, PCI_CACHE_LINE, 2, 0xffff, 0); /* cache line size and latency timer */
 	init_masks(f, PCI_INTERRUPT_LINE, 1, 0xff, 0); /* scratch for the OS */
 	bus->func[pci_devfn(slot, fn)] = f;
+	if (ops->poll_input)
+		bus->pollers[bus->npollers++] = f;
 	update_multifunction(bus, slot);
 	pci_unlock(bus);
 	if (out)
@@ -204,10 +206,21 @@ void pci_remove(struct pci_func *f)
 	f->intx_asserted = false;
 	pci_intx_update(f); /* gives back its share of the GSI */
 	bus->func[pci_devfn(f->slot, f->fn)] = NULL;
+	for (unsigned i = 0; i < bus->npollers; i++)
+		if (bus->pollers[i] == f)
+			bus->pollers[i] = bus->pollers[--bus->npollers];
 	update_multifunction(bus, f->slot);
 	pci_decode_rebuild(bus);
 	pci_unlock(bus);
 	free_func(f);
+}
+
+void pci_bus_poll_input(struct pci_bus *bus)
+{
+	/* Functions are added before the VM runs and removed after it stops, so the table is
+	 * stable here; the hooks take their own locks (the bus lock would invert their order). */
+	for (unsigned i = 0; i < bus->npollers; i++)
+		bus->pollers[i]->ops->poll_input(bus->pollers[i]);
 }
 
 struct pci_func *pci_find(struct pci_bus *bus, unsigned slot, unsigned fn)

@@ -106,6 +106,12 @@ struct pci_bus_config {
 	 * access reads all-ones and writes vanish. */
 	iobus_access_fn reset_port;
 	void *reset_ctx;
+	/* Door 5: a device whose back-end received host input (a packet) calls this from the
+	 * back-end's thread; the VM then kicks a vCPU, which calls pci_bus_poll_input at that exit.
+	 * NULL: nobody polls (tests call pci_bus_poll_input themselves). */
+	void (*input_notify)(void *ctx);
+	void *input_ctx;
+	const char *vm_name; /* for what devices derive from it (a stable MAC); may be NULL */
 };
 
 enum pci_bar_type {
@@ -137,6 +143,9 @@ struct pci_func_ops {
 	 * 1, 2, 4 or 8. Called without the bus lock. Return as an iobus_access_fn does. */
 	int (*bar_access)(struct pci_func *f, unsigned bar, uint64_t off, unsigned size, bool is_write,
 			  uint64_t *val);
+	/* Takes queued host input into the device (door 5): on a vCPU thread, at an exit, without
+	 * the bus lock. */
+	void (*poll_input)(struct pci_func *f);
 	void (*reset)(struct pci_func *f);   /* device state back to power-on (config is the bus's) */
 	void (*destroy)(struct pci_func *f); /* frees priv */
 };
@@ -155,6 +164,7 @@ struct pci_func {
 	uint8_t cap_last;                /* offset of the last capability, 0 when none */
 	unsigned cap_free;               /* where the next capability goes */
 	uint8_t msi_cap;                 /* offset of the MSI capability, 0 when none */
+	uint8_t msix_cap;                /* offset of the MSI-X capability (pci_msix.h), 0 when none */
 	bool intx_asserted;              /* the level the device asked for */
 	bool intx_driven;                /* what the bus counts into the GSI (asserted and not masked) */
 };
@@ -175,6 +185,8 @@ void pci_bus_destroy(struct pci_bus *bus); /* destroys every function too */
  * each device's reset hook. BARs return to where the bus first put them. */
 void pci_bus_reset(struct pci_bus *bus);
 const struct pci_bus_config *pci_bus_config(const struct pci_bus *bus);
+/* Every function's poll_input hook: what a vCPU does at a kick exit (door 5). */
+void pci_bus_poll_input(struct pci_bus *bus);
 
 /* Puts a function at slot:fn (bus 0). -EEXIST with "slot 3:0 is already used by lpc" when
  * taken, -EINVAL for a slot > 31 or fn > 7. The function starts with all-zero IDs, no BARs,
@@ -209,11 +221,12 @@ int pci_add_msi(struct pci_func *f, unsigned nvectors, bool addr64, struct errms
 uint32_t pci_cfg_get(const struct pci_func *f, unsigned reg, unsigned size); /* reg < 256 */
 void pci_cfg_put(struct pci_func *f, unsigned reg, unsigned size, uint32_t val); /* no masks */
 uint64_t pci_bar_addr(const struct pci_func *f, unsigned idx);
-/* The device's INTx level. The line follows it unless INTX_DISABLE is set or MSI is enabled;
+/* The device's INTx level. The line follows it unless INTX_DISABLE is set or MSI(-X) is enabled;
  * the status register's interrupt bit always shows it. No pin: ignored. */
 void pci_intx_set(struct pci_func *f, bool level);
 unsigned pci_intx_gsi(unsigned slot, unsigned pin);
 bool pci_msi_enabled(const struct pci_func *f);
+bool pci_msix_enabled(const struct pci_func *f); /* pci_msix.h has the rest of MSI-X */
 /* Sends vector (< the vectors software enabled) through the msi sink: 0, or -EAGAIN when MSI
  * is off, bus mastering is off (a function may not write memory then) or vector is too big. */
 int pci_msi_send(struct pci_func *f, unsigned vector);

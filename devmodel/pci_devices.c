@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "devmodel/ahci.h"
 #include "devmodel/virtio_blk.h"
+#include "devmodel/virtio_net.h"
 
 static const struct {
 	const char *name;
@@ -15,6 +17,10 @@ static const struct {
 	{ "amd_hostbridge", pci_amd_hostbridge_create },
 	{ "lpc", pci_lpc_create },
 	{ "virtio-blk", pci_virtio_blk_create },
+	{ "ahci", pci_ahci_create },
+	{ "ahci-hd", pci_ahci_hd_create },
+	{ "ahci-cd", pci_ahci_cd_create },
+	{ "virtio-net", pci_virtio_net_create },
 };
 
 pci_device_create_fn pci_device_lookup(const char *emulation)

@@ -34,6 +34,9 @@ struct pci_bus {
 	unsigned gsi_users[PCI_INTX_GSI_COUNT]; /* functions driving each INTx GSI high */
 	uint64_t io_next, mem_next;        /* firmware-style BAR allocators */
 	struct pci_decode_table io, mem;
+	/* Functions with a poll_input hook, so an exit's poll does not scan all 256 devfns. */
+	struct pci_func *pollers[PCI_DEVFNS];
+	unsigned npollers;
 };
 
 static inline unsigned pci_devfn(unsigned slot, unsigned fn)

@@ -1,5 +1,6 @@
 /* Legacy INTx: a function's level becomes its GSI's level through the slot swizzle; several
- * functions share a GSI (wired-OR), and INTX_DISABLE or an enabled MSI keeps one off the line. */
+ * functions share a GSI (wired-OR), and INTX_DISABLE or an enabled MSI or MSI-X keeps one off
+ * the line. */
 #include "devmodel/pci_internal.h"
 
 unsigned pci_intx_gsi(unsigned slot, unsigned pin)
@@ -12,7 +13,7 @@ unsigned pci_intx_gsi(unsigned slot, unsigned pin)
 static bool intx_masked(const struct pci_func *f)
 {
 	uint16_t cmd = (uint16_t)pci_le_get(f->cfg + PCI_COMMAND, 2);
-	return (cmd & PCI_COMMAND_INTX_DISABLE) || pci_msi_enabled(f);
+	return (cmd & PCI_COMMAND_INTX_DISABLE) || pci_msi_enabled(f) || pci_msix_enabled(f);
 }
 
 /* Adds or removes this function's share of its GSI; the line moves only on the first rise and

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VIRTIO_NO_VECTOR 0xffff /* no MSI-X here: the bus offers MSI only, so INTx carries all */
+#define VIRTIO_NO_VECTOR VIRTIO_MSI_NO_VECTOR
 #define VIRTIO_PCI_SUBSYS_ID 0x1100
 
 /* Offsets in struct virtio_pci_common_cfg (4.1.4.3). */
@@ -16,10 +16,22 @@ enum {
 	CC_Q_ENABLE = 28, CC_Q_NOFF = 30, CC_Q_DESC = 32, CC_Q_AVAIL = 40, CC_Q_USED = 48,
 };
 
-static void raise_isr(struct virtio_pci *vp, uint8_t bits)
+/* A queue (bits QUEUE, vector the queue's) or configuration interrupt (4.1.5.3, 4.1.5.4). */
+static void raise_isr(struct virtio_pci *vp, uint8_t bits, uint16_t vector)
 {
+	if (pci_msix_enabled(vp->f)) {
+		if (vector != VIRTIO_NO_VECTOR)
+			pci_msix_send(&vp->msix, vector);
+		return;
+	}
 	vp->isr |= bits;
 	pci_intx_set(vp->f, true);
+}
+
+/* A vector the driver asks for: one the table has, or NO_VECTOR, which it reads back as refusal. */
+static uint16_t vector_ok(const struct virtio_pci *vp, uint64_t v)
+{
+	return v < vp->msix.nvec ? (uint16_t)v : VIRTIO_NO_VECTOR;
 }
 
 void virtio_pci_set_needs_reset(struct virtio_pci *vp)
@@ -30,7 +42,7 @@ void virtio_pci_set_needs_reset(struct virtio_pci *vp)
 	vp->config_generation++;
 	/* Only a driver that finished setup listens for the change (2.1.2). */
 	if (vp->status & VIRTIO_STATUS_DRIVER_OK)
-		raise_isr(vp, VIRTIO_ISR_CONFIG);
+		raise_isr(vp, VIRTIO_ISR_CONFIG, vp->config_msix_vector);
 }
 
 bool virtio_pci_negotiated(const struct virtio_pci *vp, uint64_t feature)
@@ -56,7 +68,31 @@ void virtio_pci_push(struct virtio_pci *vp, unsigned q, uint16_t head, uint32_t 
 		return;
 	}
 	if (vq_wants_interrupt(vq, vp->mem))
-		raise_isr(vp, VIRTIO_ISR_QUEUE);
+		raise_isr(vp, VIRTIO_ISR_QUEUE, vq->msix_vector);
+}
+
+void virtio_pci_push_n(struct virtio_pci *vp, unsigned q, const uint16_t *heads, const uint32_t *written,
+		       unsigned n)
+{
+	struct virtqueue *vq = &vp->vq[q];
+	if (n == 0)
+		return;
+	if (vq_push_n(vq, vp->mem, heads, written, n) < 0) {
+		virtio_pci_set_needs_reset(vp);
+		return;
+	}
+	if (vq_wants_interrupt(vq, vp->mem))
+		raise_isr(vp, VIRTIO_ISR_QUEUE, vq->msix_vector);
+}
+
+void virtio_pci_unpop(struct virtio_pci *vp, unsigned q, unsigned n)
+{
+	vp->vq[q].last_avail = (uint16_t)(vp->vq[q].last_avail - n);
+}
+
+bool virtio_pci_ready(const struct virtio_pci *vp)
+{
+	return (vp->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK;
 }
 
 static void transport_reset(struct virtio_pci *vp)
@@ -86,7 +122,8 @@ static uint64_t common_read(struct virtio_pci *vp, unsigned off, unsigned size)
 	uint32_t df = vp->device_feature_sel < 2 ? (uint32_t)(vp->host_features >> (32 * vp->device_feature_sel)) : 0;
 	uint32_t gf = vp->driver_feature_sel < 2 ? (uint32_t)(vp->driver_features >> (32 * vp->driver_feature_sel)) : 0;
 	uint16_t nq = (uint16_t)vp->ops->nqueues, noff = vp->queue_sel;
-	uint16_t qsize = vq ? vq->size : 0, qen = vq ? vq->enabled : 0, qmsix = VIRTIO_NO_VECTOR;
+	uint16_t qsize = vq ? vq->size : 0, qen = vq ? vq->enabled : 0;
+	uint16_t qmsix = vq ? vq->msix_vector : VIRTIO_NO_VECTOR;
 	uint64_t desc = vq ? vq->desc : 0, avail = vq ? vq->avail : 0, used = vq ? vq->used : 0;
 	memcpy(img + CC_DFSELECT, &vp->device_feature_sel, 4);
 	memcpy(img + CC_DF, &df, 4);
@@ -166,6 +203,14 @@ static void common_write(struct virtio_pci *vp, unsigned off, unsigned size, uin
 		if (size == 1)
 			write_status(vp, (uint8_t)val);
 		break;
+	case CC_MSIX:
+		if (size == 2)
+			vp->config_msix_vector = vector_ok(vp, val);
+		break;
+	case CC_Q_MSIX:
+		if (size == 2 && vq)
+			vq->msix_vector = vector_ok(vp, val);
+		break;
 	case CC_Q_SELECT:
 		if (size == 2)
 			vp->queue_sel = (uint16_t)val;
@@ -185,7 +230,7 @@ static void common_write(struct virtio_pci *vp, unsigned off, unsigned size, uin
 			vq->last_avail = vq->used_idx = 0;
 		}
 		break;
-	default: /* read-only registers and MSI-X vectors (not offered) */
+	default: /* read-only registers */
 		break;
 	}
 }
@@ -204,6 +249,11 @@ static void notify(struct virtio_pci *vp, uint64_t off)
 static int bar_access(struct pci_func *f, unsigned bar, uint64_t off, unsigned size, bool is_write, uint64_t *val)
 {
 	struct virtio_pci *vp = f->priv;
+	if (bar == VIRTIO_PCI_MSIX_BAR) {
+		if (!pci_msix_access(&vp->msix, off, size, is_write, val) && !is_write)
+			*val = 0;
+		return 0;
+	}
 	if (bar != VIRTIO_PCI_BAR)
 		return 0;
 	uint64_t v = 0;
@@ -244,7 +294,24 @@ static int bar_access(struct pci_func *f, unsigned bar, uint64_t off, unsigned s
  * when the guest has stopped using the device, so the two do not overlap in practice. */
 static void func_reset(struct pci_func *f)
 {
-	transport_reset(f->priv);
+	struct virtio_pci *vp = f->priv;
+	transport_reset(vp);
+	pci_msix_reset(&vp->msix); /* the table is the function's, not the virtio device's: only here */
+}
+
+static void func_poll_input(struct pci_func *f)
+{
+	struct virtio_pci *vp = f->priv;
+	pthread_mutex_lock(&vp->lock);
+	if (vp->ops->poll_input)
+		vp->ops->poll_input(vp->dev, vp);
+	pthread_mutex_unlock(&vp->lock);
+}
+
+static bool func_cfg_write(struct pci_func *f, unsigned reg, unsigned size, uint32_t val)
+{
+	struct virtio_pci *vp = f->priv;
+	return pci_msix_cfg_write(&vp->msix, reg, size, val);
 }
 
 static void func_destroy(struct pci_func *f)
@@ -258,7 +325,9 @@ static void func_destroy(struct pci_func *f)
 
 static const struct pci_func_ops virtio_func_ops = {
 	.name = "virtio",
+	.cfg_write = func_cfg_write,
 	.bar_access = bar_access,
+	.poll_input = func_poll_input,
 	.reset = func_reset,
 	.destroy = func_destroy,
 };
@@ -312,11 +381,14 @@ int virtio_pci_add(struct pci_bus *bus, unsigned slot, unsigned fn, const struct
 					  .class_code = ops->class_code, .revision = 1,
 					  .subvendor = VIRTIO_PCI_VENDOR, .subdevice = VIRTIO_PCI_SUBSYS_ID });
 	if ((rc = pci_add_bar(f, VIRTIO_PCI_BAR, PCI_BAR_MEM64, VIRTIO_PCI_BAR_SIZE, false, e)) < 0 ||
+	    (rc = pci_add_bar(f, VIRTIO_PCI_MSIX_BAR, PCI_BAR_MEM32, VIRTIO_PCI_MSIX_BAR_SIZE, false, e)) < 0 ||
 	    (rc = add_cap(f, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF, VIRTIO_PCI_COMMON_LEN, e)) < 0 ||
 	    (rc = add_cap(f, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_NOTIFY_OFF,
 			  VIRTIO_PCI_NOTIFY_MULT * ops->nqueues, e)) < 0 ||
 	    (rc = add_cap(f, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF, 1, e)) < 0 ||
-	    (rc = add_cap(f, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVCFG_OFF, ops->cfg_len, e)) < 0) {
+	    (rc = add_cap(f, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVCFG_OFF, ops->cfg_len, e)) < 0 ||
+	    (rc = pci_msix_init(&vp->msix, f, ops->nqueues + 1, VIRTIO_PCI_MSIX_BAR, VIRTIO_PCI_MSIX_TABLE,
+				VIRTIO_PCI_MSIX_PBA, e)) < 0) {
 		pci_remove(f);
 		return rc;
 	}
@@ -330,7 +402,7 @@ int virtio_pci_add(struct pci_bus *bus, unsigned slot, unsigned fn, const struct
 /* ---- snapshots ---- */
 
 #define VIRTIO_PCI_STATE_MAGIC   0x50495656u /* "VVIP" */
-#define VIRTIO_PCI_STATE_VERSION 1
+#define VIRTIO_PCI_STATE_VERSION 2 /* 2: the MSI-X table and pending bits */
 
 struct virtio_pci_state {
 	uint32_t magic, version, nqueues;
@@ -339,6 +411,8 @@ struct virtio_pci_state {
 	uint16_t config_msix_vector, queue_sel;
 	uint8_t status, config_generation, isr, pad;
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];
+	uint32_t msix_table[PCI_MSIX_MAX_VECTORS][4];
+	uint64_t msix_pending;
 };
 
 size_t virtio_pci_save(struct virtio_pci *vp, void *buf, size_t len)
@@ -362,6 +436,7 @@ size_t virtio_pci_save(struct virtio_pci *vp, void *buf, size_t len)
 	s.config_generation = vp->config_generation;
 	s.isr = vp->isr;
 	memcpy(s.vq, vp->vq, sizeof(s.vq));
+	pci_msix_snapshot(&vp->msix, s.msix_table, &s.msix_pending, false);
 	pthread_mutex_unlock(&vp->lock);
 	memcpy(buf, &s, sizeof(s));
 	return sizeof(s);
@@ -375,8 +450,14 @@ int virtio_pci_load(struct virtio_pci *vp, const void *buf, size_t len)
 	memcpy(&s, buf, sizeof(s));
 	if (s.magic != VIRTIO_PCI_STATE_MAGIC || s.version != VIRTIO_PCI_STATE_VERSION || s.nqueues != vp->ops->nqueues)
 		return -EINVAL;
-	if (s.driver_features & ~vp->host_features)
+	/* A driver may write any feature bits; only FEATURES_OK says the device accepted them. */
+	if ((s.status & VIRTIO_STATUS_FEATURES_OK) && (s.driver_features & ~vp->host_features))
 		return -EINVAL;
+	if (s.config_msix_vector != VIRTIO_NO_VECTOR && s.config_msix_vector >= vp->msix.nvec)
+		return -EINVAL;
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		if (s.vq[q].msix_vector != VIRTIO_NO_VECTOR && s.vq[q].msix_vector >= vp->msix.nvec)
+			return -EINVAL;
 	/* An image is input like any other: an enabled queue must still point into RAM. */
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		if (s.vq[q].enabled && (q >= s.nqueues || s.vq[q].size > vp->ops->queue_size || vq_check(&s.vq[q], vp->mem) < 0))
@@ -391,6 +472,7 @@ int virtio_pci_load(struct virtio_pci *vp, const void *buf, size_t len)
 	vp->config_generation = s.config_generation;
 	vp->isr = s.isr;
 	memcpy(vp->vq, s.vq, sizeof(s.vq));
+	pci_msix_snapshot(&vp->msix, s.msix_table, &s.msix_pending, true);
 	pci_intx_set(vp->f, vp->isr != 0);
 	pthread_mutex_unlock(&vp->lock);
 	return 0;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "devmodel/pci.h"
+#include "devmodel/pci_msix.h"
 #include "devmodel/virtqueue.h"
 
 #define VIRTIO_PCI_VENDOR   0x1af4
@@ -40,6 +41,13 @@
 
 #define VIRTIO_MAX_QUEUES 8
 
+/* MSI-X: one vector per queue plus one for configuration changes, in a BAR of their own. */
+#define VIRTIO_PCI_MSIX_BAR      1
+#define VIRTIO_PCI_MSIX_BAR_SIZE 0x1000
+#define VIRTIO_PCI_MSIX_TABLE    0x000
+#define VIRTIO_PCI_MSIX_PBA      0x800
+#define VIRTIO_MSI_NO_VECTOR     0xffff
+
 /* Capability types (4.1.4). */
 #define VIRTIO_PCI_CAP_COMMON_CFG 1
 #define VIRTIO_PCI_CAP_NOTIFY_CFG 2
@@ -62,6 +70,9 @@ struct virtio_dev_ops {
 	/* The driver notified queue q; the device pops chains with virtio_pci_pop and completes
 	 * them with virtio_pci_push. Called with the transport lock held. */
 	void (*queue_notify)(void *dev, struct virtio_pci *vp, unsigned q);
+	/* Host input (door 5): called on a vCPU thread at an exit, with the transport lock held,
+	 * after the back-end asked for it through the bus's input_notify. NULL: none. */
+	void (*poll_input)(void *dev, struct virtio_pci *vp);
 	void (*reset)(void *dev);
 	void (*destroy)(void *dev);
 };
@@ -83,9 +94,12 @@ struct virtio_pci {
 	uint8_t config_generation;
 	uint8_t isr;
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];
+	struct pci_msix msix; /* table and pending bits: under the bus lock, not vp->lock */
 };
 
-/* Puts a virtio function at slot:fn: IDs, the BAR, the four capabilities, INTA. host_features
+/* Puts a virtio function at slot:fn: IDs, the BARs, the four capabilities, MSI-X with nqueues + 1
+ * vectors, INTA. With MSI-X enabled a queue or configuration interrupt goes to the vector the
+ * driver assigned (none: no interrupt) and INTx and the ISR stay quiet (4.1.5). host_features
  * is the device's feature set; the transport adds VERSION_1 and INDIRECT_DESC. It takes dev in
  * every case: ops->destroy frees it when the function goes away or this call fails. */
 int virtio_pci_add(struct pci_bus *bus, unsigned slot, unsigned fn, const struct virtio_dev_ops *ops, void *dev,
@@ -96,6 +110,14 @@ int virtio_pci_add(struct pci_bus *bus, unsigned slot, unsigned fn, const struct
 int virtio_pci_pop(struct virtio_pci *vp, unsigned q, struct vq_chain *c);
 /* Completes a chain and raises the queue interrupt unless the driver suppresses it. */
 void virtio_pci_push(struct virtio_pci *vp, unsigned q, uint16_t head, uint32_t written);
+/* Several chains at once, one used-index update and one interrupt (mergeable receive buffers). */
+void virtio_pci_push_n(struct virtio_pci *vp, unsigned q, const uint16_t *heads, const uint32_t *written,
+		       unsigned n);
+/* Gives back the last n chains popped from q and not pushed: the driver sees them as never taken
+ * (a receive that found too little buffer space waits for more). */
+void virtio_pci_unpop(struct virtio_pci *vp, unsigned q, unsigned n);
+/* Whether the driver finished setup and the device works (DRIVER_OK without NEEDS_RESET). */
+bool virtio_pci_ready(const struct virtio_pci *vp);
 /* A device error (2.1.2): NEEDS_RESET plus a configuration change interrupt. */
 void virtio_pci_set_needs_reset(struct virtio_pci *vp);
 bool virtio_pci_negotiated(const struct virtio_pci *vp, uint64_t feature);

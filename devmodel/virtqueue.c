@@ -147,6 +147,24 @@ int vq_push(struct virtqueue *vq, const struct gmem *mem, uint16_t head, uint32_
 	return 0;
 }
 
+int vq_push_n(struct virtqueue *vq, const struct gmem *mem, const uint16_t *heads, const uint32_t *written,
+	      unsigned n)
+{
+	uint16_t *idx = gmem_map(mem, vq->used + 2, 2);
+	if (!idx)
+		return -EIO;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t elem[2] = { heads[i], written[i] };
+		uint64_t at = vq->used + 4 + 8ull * ((uint16_t)(vq->used_idx + i) % vq->size);
+		if (gmem_write(mem, at, elem, sizeof(elem)) < 0)
+			return -EIO;
+	}
+	vq->used_idx = (uint16_t)(vq->used_idx + n);
+	__atomic_store_n(idx, vq->used_idx, __ATOMIC_RELEASE);
+	gmem_note_write(mem, vq->used + 2, 2);
+	return 0;
+}
+
 bool vq_wants_interrupt(const struct virtqueue *vq, const struct gmem *mem)
 {
 	uint16_t flags;

@@ -48,6 +48,10 @@ int vq_check(const struct virtqueue *vq, const struct gmem *mem);
 int vq_pop(struct virtqueue *vq, const struct gmem *mem, bool indirect_ok, struct vq_chain *c);
 /* Returns chain head to the driver with written bytes in its writable buffers: 0 or -EIO. */
 int vq_push(struct virtqueue *vq, const struct gmem *mem, uint16_t head, uint32_t written);
+/* Returns n chains at once (heads[i] with written[i] bytes), the used index published once after
+ * all of them: how a mergeable receive hands over one frame in several buffers. 0 or -EIO. */
+int vq_push_n(struct virtqueue *vq, const struct gmem *mem, const uint16_t *heads, const uint32_t *written,
+	      unsigned n);
 /* Whether the driver wants an interrupt for used buffers (it may suppress them). */
 bool vq_wants_interrupt(const struct virtqueue *vq, const struct gmem *mem);
 

@@ -32,12 +32,37 @@ static const char *const op_names[FB_OP__COUNT] = {
 	[FB_OP_CLFLUSHOPT] = "clflushopt", [FB_OP_CLFLUSH] = "clflush",
 	[FB_OP_INVPCID] = "invpcid",   [FB_OP_RDPRU] = "rdpru",
 	[FB_OP_MOVBE] = "movbe",       [FB_OP_VMCALL] = "vmcall",
-	[FB_OP_VMMCALL] = "vmmcall",
+	[FB_OP_VMMCALL] = "vmmcall",   [FB_OP_HOST_EXEC] = "(host-executed)",
+	[FB_OP_LDMXCSR] = "ldmxcsr",   [FB_OP_STMXCSR] = "stmxcsr",
+	[FB_OP_FWAIT] = "fwait",       [FB_OP_RDTSCP] = "rdtscp",
 };
 
 const char *fb_op_name(enum fb_op op)
 {
 	return (unsigned)op < FB_OP__COUNT ? op_names[op] : "?";
+}
+
+unsigned fb_stat_slot(enum fb_op op, unsigned capstone_id, unsigned raw_id)
+{
+	if (op != FB_OP_HOST_EXEC)
+		return (unsigned)op;
+	if (capstone_id > X86_INS_INVALID && capstone_id < X86_INS_ENDING)
+		return FB_OP__COUNT + capstone_id;
+	if (raw_id > 0 && raw_id <= fb_raw_op_count() && raw_id < FB_RAW_SLOTS)
+		return FB_OP__COUNT + X86_INS_ENDING + raw_id;
+	return (unsigned)op;
+}
+
+const char *fb_slot_name(unsigned slot)
+{
+	if (slot < FB_OP__COUNT)
+		return op_names[slot];
+	if (slot >= FB_OP__COUNT + X86_INS_ENDING)
+		return slot < FB_STAT_SLOTS ? fb_raw_op_name(slot - FB_OP__COUNT - X86_INS_ENDING - 1) : NULL;
+	if (slot == FB_OP__COUNT)
+		return NULL;
+	csh *h = disas_detail_handle(VCPU_MODE_LONG64);
+	return h ? cs_insn_name(*h, slot - FB_OP__COUNT) : NULL;
 }
 
 /* General registers by capstone number (the 32- and 16-bit names read the low bits). RIP and
@@ -195,6 +220,16 @@ static enum fb_step step_of(struct fb_cpu *c, const struct fb_insn *in)
 	case FB_OP_VMCALL: case FB_OP_VMMCALL:
 		fb_hypercall_answer(&c->regs, fb_code64(c));
 		return FB_STEP_OK;
+	case FB_OP_HOST_EXEC: return fb_host_exec(c, in);
+	case FB_OP_LDMXCSR: case FB_OP_STMXCSR: {
+		uint64_t la;
+		enum fb_step st = fb_linear_address(c, in, &la);
+		if (st != FB_STEP_OK)
+			return st;
+		return in->op == FB_OP_LDMXCSR ? fb_ldmxcsr(c, la, in->vex) : fb_stmxcsr(c, la, in->vex);
+	}
+	case FB_OP_FWAIT: return fb_fwait(c);
+	case FB_OP_RDTSCP: return fb_rdtscp(c);
 	default: return FB_STEP_UNHANDLED;
 	}
 }

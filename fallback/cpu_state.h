@@ -42,6 +42,8 @@ struct fb_xstate_ops {
 	int (*set_xcr0)(void *ctx, uint64_t xcr0); /* -EINVAL when the value is refused */
 	int (*get_xsave)(void *ctx, struct kvm_xsave *xs);
 	int (*set_xsave)(void *ctx, const struct kvm_xsave *xs);
+	/* MSRs of the vCPU (rdtscp reads IA32_TSC and IA32_TSC_AUX); NULL: rdtscp is not completed. */
+	int (*get_msr)(void *ctx, uint32_t index, uint64_t *value);
 };
 
 struct fb_cpu {

@@ -54,6 +54,9 @@ static bool op_of(unsigned id, enum fb_op *op, bool *rex_w_form)
 		{ X86_INS_CLWB, FB_OP_CLWB, 0 },        { X86_INS_CLFLUSHOPT, FB_OP_CLFLUSHOPT, 0 },
 		{ X86_INS_CLFLUSH, FB_OP_CLFLUSH, 0 },  { X86_INS_INVPCID, FB_OP_INVPCID, 0 },
 		{ X86_INS_VMCALL, FB_OP_VMCALL, 0 },    { X86_INS_VMMCALL, FB_OP_VMMCALL, 0 },
+		{ X86_INS_LDMXCSR, FB_OP_LDMXCSR, 0 },  { X86_INS_VLDMXCSR, FB_OP_LDMXCSR, 0 },
+		{ X86_INS_STMXCSR, FB_OP_STMXCSR, 0 },  { X86_INS_VSTMXCSR, FB_OP_STMXCSR, 0 },
+		{ X86_INS_WAIT, FB_OP_FWAIT, 0 },       { X86_INS_RDTSCP, FB_OP_RDTSCP, 0 },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (map[i].id == id) {
@@ -77,7 +80,8 @@ int fb_decode(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_i
 	if (n != 1) {
 		if (n)
 			cs_free(insn, n);
-		return -EINVAL;
+		/* Capstone 4 lacks much of AVX-512 and GFNI/VAES/VPCLMULQDQ: our own decoding of those. */
+		return fb_decode_host_raw(mode, bytes, len, out) ? 0 : -EINVAL;
 	}
 	int rc = -ENOENT;
 	const cs_x86 *x = &insn->detail->x86;
@@ -86,6 +90,7 @@ int fb_decode(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_i
 		out->len = (uint8_t)insn->size;
 		out->addr_size = x->addr_size;
 		out->opsize16 = insn->id == X86_INS_IRET; /* capstone names the 16-bit form plain iret */
+		out->vex = insn->id == X86_INS_VLDMXCSR || insn->id == X86_INS_VSTMXCSR;
 		for (unsigned i = 0; i < x->op_count; i++) {
 			const cs_x86_op *o = &x->operands[i];
 			if (o->type == X86_OP_MEM) {
@@ -101,6 +106,8 @@ int fb_decode(enum vcpu_mode mode, const uint8_t *bytes, size_t len, struct fb_i
 		}
 		if (out->op == FB_OP_INT3 || out->op == FB_OP_INT1)
 			out->vector = out->op == FB_OP_INT3 ? FB_BP : FB_DB;
+	} else if (fb_decode_host_exec(insn, mode, out)) {
+		rc = 0;
 	}
 	cs_free(insn, n);
 	return rc;

@@ -54,7 +54,12 @@ static int xs_set_xsave(void *ctx, const struct kvm_xsave *xs)
 	return vcpu_set_xsave(ctx, xs);
 }
 
-static const struct fb_xstate_ops vcpu_xstate_ops = { xs_get_xcr0, xs_set_xcr0, xs_get_xsave, xs_set_xsave };
+static int xs_get_msr(void *ctx, uint32_t index, uint64_t *value)
+{
+	return vcpu_get_msr(ctx, index, value);
+}
+
+static const struct fb_xstate_ops vcpu_xstate_ops = { xs_get_xcr0, xs_set_xcr0, xs_get_xsave, xs_set_xsave, xs_get_msr };
 
 /* ---- exit handlers ------------------------------------------------------------------------- */
 
@@ -109,29 +114,30 @@ static enum vmexit_action on_emulation_fail(struct vcpu *v, struct vm_exit *ex, 
 		return pass_on(fb, v, ex);
 	}
 	enum fb_outcome o = fb_complete(&c, &in);
+	unsigned slot = fb_stat_slot(in.op, in.capstone_id, in.raw_id);
 	uint64_t ns = now_ns() - ex->time_ns;
 	if ((o == FB_COMPLETED || o == FB_RAISED) && write_back(v, &c) < 0)
 		o = FB_HOST_ERROR;
 	switch (o) {
 	case FB_COMPLETED:
 		end_interrupt_shadow(v);
-		fb_stats_add(&fb->stats, index, in.op, FB_RES_COMPLETED, ns);
+		fb_stats_add(&fb->stats, index, slot, FB_RES_COMPLETED, ns);
 		return vm_ended(fb->vm) ? VMEXIT_STOP : VMEXIT_RESUME;
 	case FB_RAISED:
 		end_interrupt_shadow(v);
-		fb_stats_add(&fb->stats, index, in.op, FB_RES_RAISED, ns);
+		fb_stats_add(&fb->stats, index, slot, FB_RES_RAISED, ns);
 		return vm_ended(fb->vm) ? VMEXIT_STOP : VMEXIT_RESUME;
 	case FB_TRIPLE: {
 		char why[160];
-		fb_stats_add(&fb->stats, index, in.op, FB_RES_RAISED, ns);
+		fb_stats_add(&fb->stats, index, slot, FB_RES_RAISED, ns);
 		snprintf(why, sizeof(why), "vCPU %u: triple fault (delivering an exception raised by %s at rip 0x%" PRIx64
-			 " faulted twice)", index, fb_op_name(in.op), ex->rip);
+			 " faulted twice)", index, fb_slot_name(slot), ex->rip);
 		oops_print(fb->cfg.report ? fb->cfg.report : stderr, v, why, fb->cfg.tracer);
 		vm_request_end(fb->vm, VM_END_TRIPLEFAULT, 0, why);
 		return VMEXIT_STOP;
 	}
 	default:
-		fb_stats_add(&fb->stats, index, in.op, FB_RES_REFUSED, ns);
+		fb_stats_add(&fb->stats, index, slot, FB_RES_REFUSED, ns);
 		return pass_on(fb, v, ex);
 	}
 }
@@ -194,16 +200,16 @@ int fallback_stats(struct fallback *fb, unsigned vcpu, struct fallback_count *ou
 		return -EINVAL;
 	int n = 0;
 	const struct fb_vcpu_counters *vc = &fb->stats.vcpu[vcpu];
-	for (unsigned op = 0; op < FB_OP__COUNT; op++) {
+	for (unsigned op = 0; op < FB_STAT_SLOTS; op++) {
 		const struct fb_op_counter *c = &vc->op[op];
 		struct fallback_count fc = {
-			.insn = fb_op_name(op),
+			.insn = fb_slot_name(op),
 			.completed = __atomic_load_n(&c->count[FB_RES_COMPLETED], __ATOMIC_RELAXED),
 			.raised = __atomic_load_n(&c->count[FB_RES_RAISED], __ATOMIC_RELAXED),
 			.refused = __atomic_load_n(&c->count[FB_RES_REFUSED], __ATOMIC_RELAXED),
 			.total_ns = __atomic_load_n(&c->ns, __ATOMIC_RELAXED),
 		};
-		if (!fc.completed && !fc.raised && !fc.refused)
+		if (!fc.insn || (!fc.completed && !fc.raised && !fc.refused))
 			continue;
 		if (n < max)
 			out[n] = fc;

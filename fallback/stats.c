@@ -14,11 +14,11 @@ void fb_stats_bump(uint64_t *counter)
 	__atomic_store_n(counter, load(counter) + 1, __ATOMIC_RELAXED);
 }
 
-void fb_stats_add(struct fb_stats *s, unsigned vcpu, enum fb_op op, enum fb_result_kind res, uint64_t ns)
+void fb_stats_add(struct fb_stats *s, unsigned vcpu, unsigned slot, enum fb_result_kind res, uint64_t ns)
 {
-	if (vcpu >= VM_MAX_VCPUS || (unsigned)op >= FB_OP__COUNT || (unsigned)res >= FB_RES__COUNT)
+	if (vcpu >= VM_MAX_VCPUS || !fb_slot_name(slot) || (unsigned)res >= FB_RES__COUNT)
 		return;
-	struct fb_op_counter *c = &s->vcpu[vcpu].op[op];
+	struct fb_op_counter *c = &s->vcpu[vcpu].op[slot];
 	fb_stats_bump(&c->count[res]);
 	__atomic_store_n(&c->ns, load(&c->ns) + ns, __ATOMIC_RELAXED);
 }
@@ -38,12 +38,12 @@ static void print_text(const struct fb_stats *s, FILE *out)
 	bool any = false;
 	for (unsigned v = 0; v < s->nvcpus; v++) {
 		const struct fb_vcpu_counters *vc = &s->vcpu[v];
-		for (unsigned op = 0; op < FB_OP__COUNT; op++) {
+		for (unsigned op = 0; op < FB_STAT_SLOTS; op++) {
 			uint64_t n = total(&vc->op[op]);
 			if (!n)
 				continue;
 			any = true;
-			fprintf(out, "  %-6u %-12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %9.2f\n", v, fb_op_name(op),
+			fprintf(out, "  %-6u %-12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %9.2f\n", v, fb_slot_name(op),
 				load(&vc->op[op].count[FB_RES_COMPLETED]), load(&vc->op[op].count[FB_RES_RAISED]),
 				load(&vc->op[op].count[FB_RES_REFUSED]), load(&vc->op[op].ns) / 1e3 / n);
 		}
@@ -66,13 +66,13 @@ static void print_json(const struct fb_stats *s, FILE *out)
 		const struct fb_vcpu_counters *vc = &s->vcpu[v];
 		fprintf(out, "%s{\"vcpu\": %u, \"insns\": {", v ? ", " : "", v);
 		const char *sep = "";
-		for (unsigned op = 0; op < FB_OP__COUNT; op++) {
+		for (unsigned op = 0; op < FB_STAT_SLOTS; op++) {
 			uint64_t n = total(&vc->op[op]);
 			if (!n)
 				continue;
 			fprintf(out, "%s\"%s\": {\"completed\": %" PRIu64 ", \"raised\": %" PRIu64 ", \"refused\": %" PRIu64
 				     ", \"total_us\": %.3f, \"avg_us\": %.3f}",
-				sep, fb_op_name(op), load(&vc->op[op].count[FB_RES_COMPLETED]),
+				sep, fb_slot_name(op), load(&vc->op[op].count[FB_RES_COMPLETED]),
 				load(&vc->op[op].count[FB_RES_RAISED]), load(&vc->op[op].count[FB_RES_REFUSED]),
 				load(&vc->op[op].ns) / 1e3, load(&vc->op[op].ns) / 1e3 / n);
 			sep = ", ";

@@ -24,7 +24,7 @@ struct fb_op_counter {
 };
 
 struct fb_vcpu_counters {
-	struct fb_op_counter op[FB_OP__COUNT];
+	struct fb_op_counter op[FB_STAT_SLOTS]; /* by fb_stat_slot() */
 	uint64_t unknown_refused;   /* emulation failures on instructions we do not complete */
 	uint64_t hypercall_livelock; /* vmcall/vmmcall live-locks the watchdog answered */
 	uint64_t idle_checks;       /* no-progress checks that found the vCPU idle */
@@ -37,7 +37,8 @@ struct fb_stats {
 
 /* Relaxed single-writer increments (each vCPU's counters change only on its own thread, the
  * watchdog's only while the VM is paused). */
-void fb_stats_add(struct fb_stats *s, unsigned vcpu, enum fb_op op, enum fb_result_kind res, uint64_t ns);
+/* slot: an enum fb_op, or fb_stat_slot() for host-executed instructions. */
+void fb_stats_add(struct fb_stats *s, unsigned vcpu, unsigned slot, enum fb_result_kind res, uint64_t ns);
 void fb_stats_bump(uint64_t *counter);
 
 /* Text: one line per vCPU and mnemonic with counts and average microseconds; JSON: one object. */

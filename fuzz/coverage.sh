@@ -9,10 +9,10 @@
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$(mktemp -d /tmp/dhyve-fuzz-coverage.XXXXXX)}
-TARGETS="uart16550 iobus loader gdb_packet config_file cmdline tracefile pagewalk pci_config fw_cfg rtc"
+TARGETS="uart16550 iobus loader gdb_packet config_file cmdline tracefile pagewalk pci_config fw_cfg rtc ahci virtio_blk virtio_net rlog"
 # The files each target exists to exercise (what the report lists).
-FILES="devmodel/uart16550.c devmodel/iobus.c devmodel/pci.c devmodel/pci_config.c devmodel/pci_bar.c devmodel/pci_intx.c devmodel/pci_msi.c devmodel/fw_cfg.c devmodel/rtc.c loader/loader.c loader/elf.c loader/multiboot.c loader/segments.c
-       gdbstub/packet.c cli/config.c cli/options.c trace/tracefile.c base/pagewalk.c base/gmem.c"
+FILES="devmodel/uart16550.c devmodel/iobus.c devmodel/pci.c devmodel/pci_config.c devmodel/pci_bar.c devmodel/pci_intx.c devmodel/pci_msi.c devmodel/fw_cfg.c devmodel/rtc.c devmodel/ahci.c devmodel/ahci_ata.c devmodel/ahci_atapi.c loader/loader.c loader/elf.c loader/multiboot.c loader/segments.c devmodel/pci_msix.c devmodel/virtqueue.c devmodel/virtio_pci.c devmodel/virtio_blk.c devmodel/virtio_net.c devmodel/net_backend.c
+       gdbstub/packet.c cli/config.c cli/options.c trace/tracefile.c base/pagewalk.c base/gmem.c replay/rlog_read.c replay/rlog_dump.c"
 
 tool() { command -v "$1" || command -v "$1-14" || { echo "coverage.sh: $1 not found (apt-get install llvm)" >&2; exit 1; }; }
 PROFDATA=$(tool llvm-profdata)

@@ -583,6 +583,356 @@ def rtc_seeds():
     write("rtc", "snapshot_reset", snap)
 
 
+# ---- ahci: BAR 5 (mmio base = ABAR), disk on port 0, CD on port 1, 64 KiB of guest RAM ------------
+# Guest RAM as the harness's drivers lay it out: command lists, FIS areas, tables, data.
+
+def abar_w(off, v):
+    return op_access("mmio_write", off, 4, v)
+
+
+def abar_r(off):
+    return op_access("mmio_read", off, 4)
+
+
+def px(p, r):
+    return 0x100 + p * 0x80 + r
+
+
+def ahci_clb(p):
+    return p * 0x400
+
+
+def ahci_fb(p):
+    return 0x800 + p * 0x100
+
+
+def ahci_ctba(p, slot):
+    return 0x1000 + p * 0x2000 + slot * 0x100
+
+
+AHCI_DATA = 0x8000
+
+
+def ahci_port_start(p):
+    return (abar_w(px(p, 0x18), 0) + abar_w(px(p, 0x00), ahci_clb(p)) + abar_w(px(p, 0x04), 0) +
+            abar_w(px(p, 0x08), ahci_fb(p)) + abar_w(px(p, 0x0c), 0) + abar_w(px(p, 0x30), 0xffffffff) +
+            abar_w(px(p, 0x10), 0xffffffff) + abar_w(px(p, 0x14), 0xfdc000ff) + abar_w(px(p, 0x18), 0x10) +
+            abar_w(px(p, 0x18), 0x11))
+
+
+def h2d(cmd, lba=0, count=0, feat=0, c=True, ctl=0):
+    return bytes([0x27, 0x80 if c else 0, cmd, feat & 0xff, lba & 0xff, (lba >> 8) & 0xff, (lba >> 16) & 0xff,
+                  0x40, (lba >> 24) & 0xff, (lba >> 32) & 0xff, (lba >> 40) & 0xff, feat >> 8, count & 0xff,
+                  count >> 8, 0, ctl, 0, 0, 0, 0])
+
+
+def ahci_cmd(p, slot, fis, prds=(), packet=None, flags=0, cfl=5, issue=True, sact=False):
+    """Header, FIS, packet and PRDT of one slot in guest RAM, then PxSACT/PxCI."""
+    t = ahci_ctba(p, slot)
+    hdr = struct.pack("<IIII", cfl | (0x20 if packet else 0) | flags | len(prds) << 16, 0, t, 0)
+    b = mem_write(ahci_clb(p) + slot * 32, hdr) + mem_write(t, fis)
+    if packet:
+        b += mem_write(t + 0x40, bytes(packet).ljust(16, b"\0"))
+    if prds:
+        b += mem_write(t + 0x80, b"".join(struct.pack("<IIII", a & 0xffffffff, a >> 32, 0, (n - 1) | irq << 31)
+                                          for a, n, irq in prds))
+    if sact:
+        b += abar_w(px(p, 0x34), 1 << slot)
+    if issue:
+        b += abar_w(px(p, 0x38), 1 << slot)
+    return b + abar_r(px(p, 0x38)) + abar_r(px(p, 0x20)) + abar_r(px(p, 0x10))
+
+
+def ahci_ack(p):
+    return abar_r(0x08) + abar_r(px(p, 0x10)) + abar_w(px(p, 0x10), 0xffffffff) + abar_w(0x08, 0xffffffff)
+
+
+def ahci_restart(p):
+    return abar_w(px(p, 0x18), 0x10) + ahci_ack(p) + abar_w(px(p, 0x18), 0x11)
+
+
+def atapi_pkt(p, slot, cdb, n, dma=True):
+    return ahci_cmd(p, slot, h2d(0xa0, lba=(n & 0xffff) << 8, feat=1 if dma else 0), [(AHCI_DATA, max(n, 2), 1)] if n else [],
+                    packet=cdb) + ahci_ack(p)
+
+
+def ahci_seeds():
+    hba = (abar_w(0x04, 1) + abar_r(0x04) + abar_w(0x04, 0x80000002) + abar_r(0x00) + abar_r(0x0c) + abar_r(0x10) +
+           abar_r(0x24) + abar_r(px(0, 0x28)) + abar_r(px(0, 0x24)))
+    # A Linux-like disk bring-up: COMRESET, start, IDENTIFY, SET FEATURES, logs, reads, writes, flush.
+    hd = (hba + abar_w(px(0, 0x2c), 0x301) + abar_w(px(0, 0x2c), 0x300) + abar_r(px(0, 0x28)) + ahci_port_start(0) +
+          ahci_cmd(0, 0, h2d(0xec), [(AHCI_DATA, 512, 0)]) + ahci_ack(0) +
+          ahci_cmd(0, 1, h2d(0xef, count=0x46, feat=0x03)) + ahci_cmd(0, 2, h2d(0xef, feat=0x02)) +
+          ahci_cmd(0, 3, h2d(0x2f, lba=0, count=1), [(AHCI_DATA, 512, 0)]) +
+          ahci_cmd(0, 4, h2d(0x25, lba=0, count=8), [(AHCI_DATA, 2048, 0), (AHCI_DATA + 0x1000, 2048, 1)]) +
+          ahci_cmd(0, 5, h2d(0x35, lba=100, count=1), [(AHCI_DATA, 512, 0)]) + ahci_cmd(0, 6, h2d(0xea)) +
+          ahci_cmd(0, 7, h2d(0xc8, lba=3, count=2), [(AHCI_DATA, 1024, 0)]) +
+          ahci_cmd(0, 8, h2d(0x24, lba=9, count=1), [(AHCI_DATA, 512, 0)]) +
+          ahci_cmd(0, 9, h2d(0xe5)) + ahci_cmd(0, 10, h2d(0xc6, count=16)) + ahci_cmd(0, 11, h2d(0x42, lba=4, count=4)) +
+          ahci_ack(0))
+    write("ahci", "linux_disk", hd)
+    ncq = ahci_port_start(0)
+    for slot in range(4):
+        ncq += ahci_cmd(0, slot, h2d(0x60, lba=slot * 4, count=slot << 3, feat=2), [(AHCI_DATA + slot * 1024, 1024, 0)],
+                        issue=False, sact=True)
+    ncq += abar_w(px(0, 0x38), 0xf) + abar_r(px(0, 0x34)) + ahci_ack(0)
+    ncq += ahci_cmd(0, 4, h2d(0x61, lba=40, count=4 << 3, feat=1), [(AHCI_DATA, 512, 0)], sact=True)
+    ncq += ahci_cmd(0, 5, h2d(0x60, lba=127, count=5 << 3, feat=2), [(AHCI_DATA, 1024, 0)], sact=True)
+    ncq += ahci_restart(0) + ahci_cmd(0, 0, h2d(0x2f, lba=0x10, count=1), [(AHCI_DATA, 512, 0)])
+    ncq += ahci_cmd(0, 1, h2d(0x60, lba=0, count=1 << 3, feat=1), [(AHCI_DATA, 512, 0)])
+    write("ahci", "ncq", ncq)
+    cd = hba + ahci_port_start(1) + ahci_cmd(1, 0, h2d(0xec), [(AHCI_DATA, 512, 0)]) + ahci_restart(1)
+    cd += ahci_cmd(1, 0, h2d(0xa1), [(AHCI_DATA, 512, 0)]) + ahci_cmd(1, 1, h2d(0xef, count=0x42, feat=3))
+    cd += atapi_pkt(1, 2, [0x00], 0) + atapi_pkt(1, 3, [0x12, 0, 0, 0, 36], 36) + atapi_pkt(1, 4, [0x25], 8)
+    cd += atapi_pkt(1, 5, [0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 128], 128) + atapi_pkt(1, 6, [0x5a, 0, 0x3f, 0, 0, 0, 0, 0, 128], 128)
+    cd += atapi_pkt(1, 7, [0x46, 0, 0, 0, 0, 0, 0, 0, 200], 200) + atapi_pkt(1, 8, [0x46, 2, 0, 0x1e, 0, 0, 0, 0, 200], 200)
+    cd += atapi_pkt(1, 9, [0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8], 8) + atapi_pkt(1, 10, [0x43, 0, 0, 0, 0, 0, 0, 0, 100], 100)
+    cd += atapi_pkt(1, 11, [0x43, 2, 1, 0, 0, 0, 0, 0, 100], 100) + atapi_pkt(1, 12, [0x43, 0, 2, 0, 0, 0, 0, 0, 100], 100, dma=False)
+    cd += atapi_pkt(1, 13, [0x28, 0, 0, 0, 0, 16, 0, 0, 2], 4096) + atapi_pkt(1, 14, [0xa8, 0, 0, 0, 0, 20, 0, 0, 0, 1], 2048)
+    cd += atapi_pkt(1, 15, [0x51, 0, 0, 0, 0, 0, 0, 0, 34], 34) + atapi_pkt(1, 16, [0x1e, 0, 0, 0, 1], 0)
+    cd += atapi_pkt(1, 17, [0x1b, 0, 0, 0, 2], 0) + ahci_restart(1) + atapi_pkt(1, 18, [0x03, 0, 0, 0, 18], 18)
+    cd += atapi_pkt(1, 19, [0x1e], 0) + atapi_pkt(1, 20, [0x1b, 0, 0, 0, 2], 0) + atapi_pkt(1, 21, [0x00], 0) + ahci_restart(1)
+    cd += atapi_pkt(1, 22, [0x1b, 0, 0, 0, 3], 0) + atapi_pkt(1, 23, [0x00], 0) + ahci_restart(1) + atapi_pkt(1, 24, [0x03, 0, 0, 0, 18], 18)
+    cd += atapi_pkt(1, 25, [0xbd], 8) + ahci_restart(1) + atapi_pkt(1, 26, [0x28, 0, 0, 0, 0, 23, 0, 0, 2], 4096)
+    write("ahci", "atapi_sr", cd)
+    bad = (ahci_port_start(0) + ahci_cmd(0, 0, h2d(0x25, count=1), [(0xfffff000, 512, 0)]) + ahci_restart(0) +
+           ahci_cmd(0, 0, h2d(0x25, count=1), [(0xff00, 512, 0)]) + ahci_restart(0) +
+           ahci_cmd(0, 0, h2d(0x25, count=2), [(AHCI_DATA, 100, 0)]) + ahci_restart(0) +
+           ahci_cmd(0, 0, h2d(0x35, count=1), []) + ahci_restart(0) +
+           ahci_cmd(0, 0, bytes([0x34]) + h2d(0xec)[1:], [(AHCI_DATA, 512, 0)]) + ahci_restart(0) +
+           ahci_cmd(0, 0, h2d(0xec), [(AHCI_DATA, 512, 0)], cfl=2) + ahci_restart(0) +
+           ahci_cmd(0, 1, h2d(0, ctl=4, c=False), flags=0x500) + ahci_cmd(0, 1, h2d(0, c=False)) +
+           ahci_cmd(0, 2, h2d(0xa0), [(AHCI_DATA, 512, 0)]) + ahci_restart(0) +
+           abar_w(px(0, 0x18), 0x19) + abar_w(px(0, 0x38), 1 << 31) +
+           dev(5, b"\x07") + ahci_cmd(0, 3, h2d(0x25, count=1), [(AHCI_DATA, 512, 0)]) + ahci_restart(0) +
+           ahci_cmd(0, 3, h2d(0x35, count=1), [(AHCI_DATA, 512, 0)]) + ahci_restart(0) + ahci_cmd(0, 4, h2d(0xe7)) +
+           dev(5, b"\x00") + abar_w(px(0, 0x18), 0) + abar_w(px(0, 0x00), 0xfffffc00) + abar_w(px(0, 0x18), 0x11) +
+           abar_w(px(0, 0x38), 1) + abar_r(px(0, 0x10)))
+    # A table outside RAM, a PRDT running off its end, a FIS area outside RAM; odd register accesses.
+    t_out = struct.pack("<IIII", 5 | 1 << 16, 0, 0xfffff000, 0)
+    t_edge = struct.pack("<IIII", 5 | 1 << 16, 0, 0xff80, 0)
+    bad += (ahci_restart(0) + mem_write(ahci_clb(0), t_out) + abar_w(px(0, 0x38), 1) + ahci_restart(0) +
+            mem_write(ahci_clb(0), t_edge) + mem_write(0xff80, h2d(0x25, count=1)) + abar_w(px(0, 0x38), 1) +
+            ahci_restart(0) + abar_w(px(0, 0x18), 0) + abar_w(px(0, 0x08), 0xffffff00) + abar_w(px(0, 0x0c), 0xffffffff) +
+            abar_w(px(0, 0x18), 0x11) + ahci_cmd(0, 0, h2d(0xe5)) + abar_w(px(0, 0x3c), 0xffffffff) +
+            abar_w(px(0, 0x70), 1) + abar_w(0x0c, 0) + op_access("mmio_write", px(0, 0x10), 8, 0xffffffffffffffff) +
+            op_access("mmio_read", px(0, 0x20), 8) + op_access("mmio_read", px(0, 0x21), 1) +
+            op_access("mmio_read", px(0, 0x22), 2) + op_access("mmio_write", px(0, 0x38), 2, 1) +
+            op_access("mmio_read", 0x1ffc, 4) + abar_r(px(0, 0x40)))
+    write("ahci", "hostile", bad)
+    trim = ahci_port_start(0) + mem_write(AHCI_DATA, struct.pack("<QQ", 4 | 2 << 48, 120 | 8 << 48))
+    trim += ahci_cmd(0, 0, h2d(0x06, count=1, feat=1), [(AHCI_DATA, 512, 0)]) + ahci_ack(0)
+    trim += ahci_cmd(0, 1, h2d(0x06, count=1, feat=1), [(AHCI_DATA, 512, 0)])
+    write("ahci", "trim", trim)
+    # Every other ATA command the disk knows, good and bad, and back-end failures.
+    misc = ahci_port_start(0)
+    for slot, (cmd, lba, count, feat, n) in enumerate([
+            (0xef, 0, 0x0c, 3, 0), (0xef, 0, 0x22, 3, 0), (0xec, 0, 0, 0, 512), (0xef, 0, 0, 0x82, 0),
+            (0xef, 0, 0, 0xaa, 0), (0xef, 0, 0, 0x10, 0), (0x34, 5, 1, 0, 512), (0xca, 6, 1, 0, 512),
+            (0x20, 7, 1, 0, 512), (0x30, 8, 1, 0, 512), (0x40, 120, 8, 0, 0), (0x40, 127, 2, 0, 0),
+            (0xe0, 0, 0, 0, 0), (0xe1, 0, 0, 0, 0), (0x91, 0, 0, 0, 0), (0x10, 0, 0, 0, 0), (0x70, 0, 0, 0, 0),
+            (0xc6, 0, 3, 0, 0), (0x47, 0x10, 1, 0, 512), (0x2f, 0x30, 1, 0, 512), (0x2f, 0, 2, 0, 1024),
+            (0x06, 0, 9, 1, 512), (0x06, 0, 1, 0, 512), (0x08, 0, 0, 0, 0), (0xa1, 0, 0, 0, 512), (0xb0, 0, 0, 0xd0, 512)]):
+        misc += ahci_cmd(0, slot, h2d(cmd, lba=lba, count=count, feat=feat), [(AHCI_DATA, n, 0)] if n else [])
+        misc += ahci_restart(0)
+    misc += dev(5, b"\x07") + ahci_cmd(0, 0, h2d(0x25, count=1), [(AHCI_DATA, 512, 0)]) + ahci_restart(0)
+    misc += ahci_cmd(0, 1, h2d(0x35, count=1), [(AHCI_DATA, 512, 0)]) + ahci_restart(0) + ahci_cmd(0, 2, h2d(0xea))
+    misc += ahci_restart(0) + ahci_cmd(0, 3, h2d(0x60, count=3 << 3, feat=1), [(AHCI_DATA, 512, 0)], sact=True)
+    misc += ahci_restart(0) + ahci_cmd(0, 4, h2d(0x60, count=4 << 3, feat=1), [(AHCI_DATA, 512, 0)], sact=True)
+    misc += dev(5, b"\x00") + ahci_restart(0) + ahci_cmd(0, 5, h2d(0x2f, lba=0x10, count=1), [(AHCI_DATA, 512, 0)])
+    write("ahci", "ata_misc", misc)
+    # The CD's error answers: no VPD, bad TOC formats, saved mode pages, no medium, read errors.
+    cde = ahci_port_start(1)
+    for slot, (cdb, n) in enumerate([
+            ([0x12, 1, 0x80, 0, 36], 36), ([0x43, 0, 5, 0, 0, 0, 0, 0, 100], 100), ([0x43, 0, 0, 0, 0, 0, 5, 0, 100], 100),
+            ([0x43, 0, 0, 0, 0, 0, 0xaa, 0, 100], 100), ([0x43, 0, 0, 0, 0, 0, 0, 0, 100, 0x40], 100),
+            ([0x46, 3], 8), ([0x46, 1, 0, 0x10, 0, 0, 0, 0, 100], 100), ([0x4a, 0, 0, 0, 0x10], 8),
+            ([0x4a, 1, 0, 0, 0x02, 0, 0, 0, 8], 8), ([0x5a, 0, 0xc1, 0, 0, 0, 0, 0, 64], 64),
+            ([0x5a, 0, 0x41, 0, 0, 0, 0, 0, 64], 64), ([0x5a, 0, 0x6a, 0, 0, 0, 0, 0, 64], 64),
+            ([0x5a, 0, 0x7f, 0, 0, 0, 0, 0, 64], 64), ([0x2b], 0), ([0xbb], 0)]):
+        cde += atapi_pkt(1, slot, cdb, n) + ahci_restart(1)
+    cde += dev(5, b"\x08") + atapi_pkt(1, 0, [0x28, 0, 0, 0, 0, 1, 0, 0, 1], 2048) + dev(5, b"\x00") + ahci_restart(1)
+    for slot, (cmd, feat, count) in enumerate([(0x08, 0, 0), (0xef, 3, 0x0c), (0xef, 3, 0x22), (0xef, 3, 0x99), (0xef, 2, 0),
+                                               (0xe5, 0, 0), (0xe0, 0, 0), (0x25, 0, 1), (0xa1, 0, 0)]):
+        cde += ahci_cmd(1, slot, h2d(cmd, count=count, feat=feat), [(AHCI_DATA, 512, 0)]) + ahci_restart(1)
+    cde += atapi_pkt(1, 0, [0x1b, 0, 0, 0, 2], 0) + atapi_pkt(1, 1, [0x25], 8) + ahci_restart(1)
+    cde += atapi_pkt(1, 2, [0x43], 8) + ahci_restart(1) + atapi_pkt(1, 3, [0x51], 8) + ahci_restart(1)
+    cde += atapi_pkt(1, 4, [0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8], 8)
+    write("ahci", "atapi_errors", cde)
+    snap = (dev(4, b"\x01") + hba + ahci_port_start(0) + ahci_port_start(1) + ahci_cmd(0, 0, h2d(0xe5)) +
+            abar_w(0x08, 1) + ahci_ack(0) + atapi_pkt(1, 0, [0x1b, 0, 0, 0, 2], 0) + dev(2) + dev(3, b"\x18\x00\x04") +
+            dev(3, b"\x20\x01") + dev(1, b"\x41\x48\x43\x49") + dev(0) + abar_r(px(0, 0x18)) + dev(4, b"\x00") +
+            ahci_port_start(0) + ahci_cmd(0, 0, h2d(0x25, lba=200, count=1), [(AHCI_DATA, 512, 0)]) + dev(2))
+    write("ahci", "snapshot_msi", snap)
+    # What guests/ahciread.c does (the integration test's guest traffic).
+    guest = (abar_r(0x10) + abar_r(0x00) + abar_w(0x04, 0x80000000) + abar_r(0x0c) + abar_r(px(0, 0x28)) +
+             ahci_port_start(0) + abar_r(px(0, 0x24)) + ahci_cmd(0, 0, h2d(0xec), [(AHCI_DATA, 512, 0)]) + ahci_ack(0) +
+             ahci_cmd(0, 0, h2d(0x25, count=8), [(AHCI_DATA, 4096, 0)]) + ahci_ack(0) +
+             ahci_cmd(0, 3, h2d(0x60, count=3 << 3, feat=8), [(AHCI_DATA, 4096, 0)], sact=True) + ahci_ack(0) +
+             ahci_cmd(0, 0, h2d(0x35, lba=100, count=1), [(AHCI_DATA, 512, 0)]) + ahci_ack(0) +
+             ahci_cmd(0, 0, h2d(0xea)) + ahci_ack(0) + ahci_cmd(0, 0, h2d(0x25, lba=128, count=1), [(AHCI_DATA, 512, 0)]) +
+             ahci_ack(0) + ahci_port_start(0) + ahci_cmd(0, 0, h2d(0x25, lba=127, count=1), [(AHCI_DATA, 512, 0)]) +
+             abar_r(px(1, 0x28)) + ahci_port_start(1) + abar_r(px(1, 0x24)) +
+             ahci_cmd(1, 0, h2d(0xa1), [(AHCI_DATA, 512, 0)]) + ahci_ack(1) + atapi_pkt(1, 0, [0], 0) + atapi_pkt(1, 0, [0x25], 8) +
+             atapi_pkt(1, 0, [0x28, 0, 0, 0, 0, 16, 0, 0, 2], 4096))
+    write("ahci", "ahciread_guest", guest)
+# ---- virtio_blk, virtio_net: a virtio function at 4:0 (mmio base 0xc0000000: BAR 4 at +0, the MSI-X
+# BAR 1 at +0x4000, ECAM at +0x20000000); rings of the setup action at 0x1000 + 0x3000 * q -----------
+
+VQ_COMMON, VQ_ISR, VQ_DEVCFG, VQ_NOTIFY, VQ_MSIX = 0x0000, 0x1000, 0x2000, 0x3000, 0x4000
+VSLOT = 4
+
+
+def vring(q):
+    return 0x1000 + 0x3000 * q
+
+
+def vw(off, value, size):
+    return op_access("mmio_write", off, size, value, width=2)
+
+
+def vr(off, size):
+    return op_access("mmio_read", off, size, width=2)
+
+
+def vnotify(q):
+    return bytes([KIND["notify"]]) + le(q, 2)
+
+
+def vdesc(ring, i, addr, length, flags=0, nxt=0):
+    return mem_write(ring + 16 * i, struct.pack("<QIHH", addr, length, flags, nxt))
+
+
+def vavail(ring, idx, heads, flags=0):
+    """The avail ring of the queue whose descriptors are at ring: flags, idx, then the new heads."""
+    start = (idx - len(heads)) % 65536
+    b = mem_write(ring + 0x1000, struct.pack("<HH", flags, idx))
+    for k, h in enumerate(heads):
+        b += mem_write(ring + 0x1000 + 4 + 2 * ((start + k) % 16), struct.pack("<H", h))
+    return b
+
+
+def linux_virtio_init(nqueues, features_lo, msix=True):
+    """What virtio_pci_modern does, by hand: config, status, features, MSI-X, queues, DRIVER_OK."""
+    b = ecam_write(VSLOT, 0x04, 0x0006, 2) + ecam_read(VSLOT, 0x34, 1) + ecam_read(VSLOT, 0x40)
+    b += vw(VQ_COMMON + 20, 0, 1) + vr(VQ_COMMON + 20, 1) + vw(VQ_COMMON + 20, 1, 1) + vw(VQ_COMMON + 20, 3, 1)
+    b += vw(VQ_COMMON + 0, 0, 4) + vr(VQ_COMMON + 4, 4) + vw(VQ_COMMON + 0, 1, 4) + vr(VQ_COMMON + 4, 4)
+    b += vw(VQ_COMMON + 8, 0, 4) + vw(VQ_COMMON + 12, features_lo, 4) + vw(VQ_COMMON + 8, 1, 4)
+    b += vw(VQ_COMMON + 12, 1, 4) + vw(VQ_COMMON + 20, 0x0b, 1) + vr(VQ_COMMON + 20, 1)
+    if msix:
+        for v in range(nqueues + 1):
+            b += (vw(VQ_MSIX + 16 * v, 0xfee00000, 4) + vw(VQ_MSIX + 16 * v + 4, 0, 4) +
+                  vw(VQ_MSIX + 16 * v + 8, 0x41 + v, 4) + vw(VQ_MSIX + 16 * v + 12, 0, 4))
+        b += ecam_write(VSLOT, 0x52, 0x8000, 2) + ecam_read(VSLOT, 0x50) + vw(VQ_COMMON + 16, 0, 2) + vr(VQ_COMMON + 16, 2)
+    b += vr(VQ_COMMON + 18, 2)
+    for q in range(nqueues):
+        r = vring(q)
+        b += vw(VQ_COMMON + 22, q, 2) + vr(VQ_COMMON + 24, 2) + vw(VQ_COMMON + 24, 16, 2)
+        if msix:
+            b += vw(VQ_COMMON + 26, q + 1, 2) + vr(VQ_COMMON + 26, 2)
+        b += (vw(VQ_COMMON + 32, r, 4) + vw(VQ_COMMON + 36, 0, 4) + vw(VQ_COMMON + 40, r + 0x1000, 4) +
+              vw(VQ_COMMON + 44, 0, 4) + vw(VQ_COMMON + 48, r + 0x2000, 4) + vw(VQ_COMMON + 52, 0, 4) +
+              vr(VQ_COMMON + 30, 2) + vw(VQ_COMMON + 28, 1, 2))
+    return b + vw(VQ_COMMON + 20, 0x0f, 1) + vr(VQ_COMMON + 20, 1)
+
+
+BUF = 0x10000
+
+
+def blk_req(head, typ, sector, data_len, data_in, avail_idx, data_addr=BUF + 0x1000):
+    """Header at BUF + 0x100 * head, data, status byte; descriptors head.. of queue 0."""
+    r, hdr, st = vring(0), BUF + 0x100 * head, BUF + 0x800 + head
+    b = mem_write(hdr, struct.pack("<IIQ", typ, 0, sector))
+    b += vdesc(r, head, hdr, 16, 1, head + 1)
+    if data_len:
+        b += vdesc(r, head + 1, data_addr, data_len, 1 | (2 if data_in else 0), head + 2)
+        b += vdesc(r, head + 2, st, 1, 2)
+    else:
+        b += vdesc(r, head + 1, st, 1, 2)
+    return b + vavail(r, avail_idx, [head]) + vnotify(0)
+
+
+def virtio_blk_seeds():
+    # Linux's driver: init with MSI-X, a read of sector 0, the ISR, a GET_ID.
+    b = linux_virtio_init(1, 0x0000_2264) + vr(VQ_DEVCFG, 8) + vr(VQ_DEVCFG + 20, 4) + vr(VQ_DEVCFG + 24, 1)
+    b += blk_req(0, 0, 0, 512, True, 1) + blk_req(3, 8, 0, 20, True, 2) + vr(VQ_ISR, 1) + vr(VQ_MSIX + 0x800, 8)
+    write("virtio_blk", "linux_init_read", b"\x00" + b)
+    # Every request type through the setup action (INTx): write, read back, flush, discard, unknown, past the end.
+    b = dev(1, b"\x01") + blk_req(0, 1, 2, 1024, False, 1) + blk_req(3, 0, 2, 1024, True, 2)
+    b += blk_req(6, 4, 0, 0, False, 3) + mem_write(BUF + 0x2000, struct.pack("<QII", 4, 2, 0))
+    b += blk_req(9, 11, 0, 16, False, 4, BUF + 0x2000) + blk_req(12, 0x55, 0, 0, False, 5)
+    b += blk_req(0, 0, 31, 1024, True, 6) + vr(VQ_ISR, 1) + vr(VQ_ISR, 1)
+    write("virtio_blk", "requests_intx", b"\x00" + b)
+    # Indirect descriptors: one descriptor pointing at a table of three.
+    t = BUF + 0x3000
+    b = dev(1, b"\x01") + mem_write(BUF, struct.pack("<IIQ", 0, 0, 1))
+    b += mem_write(t, struct.pack("<QIHH", BUF, 16, 1, 1) + struct.pack("<QIHH", BUF + 0x1000, 512, 3, 2) +
+                   struct.pack("<QIHH", BUF + 0x800, 1, 2, 0))
+    b += vdesc(vring(0), 0, t, 48, 4) + vavail(vring(0), 1, [0]) + vnotify(0)
+    write("virtio_blk", "indirect", b"\x00" + b)
+    # Hostile: a loop, a buffer past RAM, an avail index jump; reset, snapshots, an image patch.
+    r = vring(0)
+    b = dev(1) + vdesc(r, 0, BUF, 16, 1, 1) + vdesc(r, 1, BUF, 16, 1, 0) + vavail(r, 1, [0]) + vnotify(0)
+    b += vr(VQ_COMMON + 20, 1) + dev(2) + dev(1) + vdesc(r, 0, 0x1_ffff_f000, 0x2000, 2) + vavail(r, 1, [0]) + vnotify(0)
+    b += dev(1) + vavail(r, 40, [0]) + vnotify(0) + dev(0) + dev(3, b"\x10\x00\x0f\xff") + dev(2)
+    b += dev(4, b"\x00") + dev(4, b"\x01")
+    write("virtio_blk", "hostile", b"\x00" + b)
+    # A read-only disk with 4 KiB sectors: a write is refused; MSI-X masking and pending bits.
+    b = dev(1) + vw(VQ_MSIX + 16 + 12, 1, 4) + blk_req(0, 1, 8, 4096, False, 1) + vr(VQ_MSIX + 0x800, 4)
+    b += vw(VQ_MSIX + 16 + 12, 0, 4) + ecam_write(VSLOT, 0x52, 0xc000, 2) + blk_req(3, 0, 8, 4096, True, 2)
+    b += vr(VQ_MSIX + 0x800, 8) + ecam_write(VSLOT, 0x52, 0x8000, 2) + ecam_write(VSLOT, 0x04, 0x0002, 2)
+    b += blk_req(6, 0, 0, 512, True, 3) + dev(4, b"\x01")
+    write("virtio_blk", "ro_4k_msix_masks", b"\x07" + b)
+    # A disk whose last 4 KiB fail (4 KiB physical blocks): reads, writes, discard and flush there.
+    b = dev(1, b"\x01") + blk_req(0, 0, 30, 1024, True, 1) + blk_req(3, 1, 24, 4096, False, 2)
+    b += mem_write(BUF + 0x2000, struct.pack("<QII", 28, 4, 0)) + blk_req(6, 11, 0, 16, False, 3, BUF + 0x2000)
+    b += blk_req(9, 4, 0, 0, False, 4) + blk_req(12, 0, 0, 1024, True, 5)
+    write("virtio_blk", "media_errors", b"\x30" + b)
+    # The option parser of -s N,virtio-blk,PATH,... (on a path that does not exist).
+    b = dev(8, b"ro,nodelete,sectorsize=4096/8192") + dev(8, b"sectorsize=512/1000") + dev(8, b"bogus=1") + dev(8, b"")
+    write("virtio_blk", "conf_options", b"\x00" + b)
+
+
+def net_frame(n, seed=0):
+    return bytes((i * 7 + seed) & 0xff for i in range(n))
+
+
+def virtio_net_seeds():
+    arp = bytes.fromhex("ffffffffffff02000000000108060001080006040001020000000001") + bytes([10, 0, 2, 15]) + bytes(6) + bytes([10, 0, 2, 2])
+    rx, tx = vring(0), vring(1)
+    # Linux's driver: init with MSI-X, four receive buffers, an ARP request out, a reply in.
+    b = linux_virtio_init(2, 0x0001_8020) + vr(VQ_DEVCFG, 4) + vr(VQ_DEVCFG + 4, 2) + vr(VQ_DEVCFG + 6, 2)
+    for i in range(4):
+        b += vdesc(rx, i, BUF + 0x800 * i, 0x800, 2)
+    b += vavail(rx, 4, [0, 1, 2, 3]) + vnotify(0)
+    b += mem_write(BUF + 0x4000, bytes(12) + arp) + vdesc(tx, 0, BUF + 0x4000, 12 + len(arp)) + vavail(tx, 1, [0]) + vnotify(1)
+    b += host(bytes.fromhex("020000000001525400123456080600010800060400025254001234560a000202020000000001") + bytes([10, 0, 2, 15]))
+    write("virtio_net", "linux_arp", b)
+    # Mergeable buffers of 256 bytes: a 1000-byte frame spans four; a frame waits for buffers.
+    b = dev(1, b"\x00")
+    for i in range(6):
+        b += vdesc(rx, i, BUF + 0x100 * i, 0x100, 2)
+    b += vavail(rx, 2, [0, 1]) + vnotify(0) + dev(8, le(999, 2) + b"\xab\xcd") + host(net_frame(200))
+    b += vavail(rx, 6, [2, 3, 4, 5]) + vnotify(0) + vr(VQ_MSIX + 0x800, 8)
+    b += mem_write(BUF + 0x4000, bytes(12)) + mem_write(BUF + 0x4100, net_frame(64, 3))
+    b += vdesc(tx, 0, BUF + 0x4000, 12, 1, 1) + vdesc(tx, 1, BUF + 0x4100, 64) + vavail(tx, 1, [0]) + vnotify(1)
+    write("virtio_net", "mergeable_rx_tx", b)
+    # Without MRG_RXBUF (INTx): a frame too big for a buffer is dropped, the next one fits.
+    b = dev(1, b"\x05") + vdesc(rx, 0, BUF, 0x80, 2) + vavail(rx, 1, [0]) + vnotify(0)
+    b += host(net_frame(200)) + host(net_frame(60, 1)) + vr(VQ_ISR, 1) + vr(VQ_ISR, 1)
+    b += vdesc(tx, 0, BUF, 11) + vavail(tx, 1, [0]) + vnotify(1) + dev(8, le(65535, 2))
+    write("virtio_net", "no_mrg_intx", b)
+    # Hostile: receive buffer past RAM, transmit loop, frames before the driver is up; snapshots.
+    b = host(net_frame(100)) + dev(1) + vdesc(rx, 0, 0x1fff8, 0x100, 2) + vavail(rx, 1, [0]) + host(net_frame(90))
+    b += vr(VQ_COMMON + 20, 1) + dev(1) + vdesc(tx, 0, BUF, 12, 1, 1) + vdesc(tx, 1, BUF, 12, 1, 0)
+    b += vavail(tx, 1, [0]) + vnotify(1) + dev(2) + dev(0) + dev(3, b"\x30\x00\x01\x00") + host(net_frame(10))
+    write("virtio_net", "hostile", b)
+    # The option parser of -s N,virtio-net,null,... and MAC addresses as users write them.
+    b = dev(9, b"mac=02:00:de:ad:be:ef") + dev(9, b"") + dev(9, b"mac=01:00:5e:00:00:01") + dev(9, b"speed=10")
+    b += dev(10, b"02:aB:cd:EF:00:99") + dev(10, b"02-00-00-00-00-01") + dev(10, b"02:00:00:00:00") + dev(10, b"0x:00:00:00:00:01")
+    write("virtio_net", "conf_and_mac", b)
+
+
 def main():
     uart_seeds()
     iobus_seeds()
@@ -595,6 +945,9 @@ def main():
     pci_seeds()
     fw_cfg_seeds()
     rtc_seeds()
+    ahci_seeds()
+    virtio_blk_seeds()
+    virtio_net_seeds()
     return 0
 
 

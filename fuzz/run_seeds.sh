@@ -13,10 +13,11 @@
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:?usage: fuzz/run_seeds.sh BUILD_DIR}" && pwd)
-ALL="uart16550 iobus loader gdb_packet config_file cmdline tracefile pagewalk pci_config fw_cfg rtc"
+ALL="uart16550 iobus loader gdb_packet config_file cmdline tracefile pagewalk pci_config fw_cfg rtc ahci virtio_blk virtio_net rlog"
 # Device harnesses get the most time; the whole step stays near a minute.
 declare -A SECONDS_FOR=([uart16550]=20 [iobus]=10 [gdb_packet]=10 [loader]=5 [config_file]=5 [cmdline]=5
-			[tracefile]=5 [pagewalk]=5 [pci_config]=5 [fw_cfg]=5 [rtc]=5)
+			[tracefile]=5 [pagewalk]=5 [pci_config]=5 [fw_cfg]=5 [rtc]=5 [ahci]=10 [virtio_blk]=5
+			[virtio_net]=5 [rlog]=5)
 # Longest input each target needs (gdb_packet: a packet past the 16 KiB limit).
 declare -A MAX_LEN=([gdb_packet]=20000)
 

@@ -1,16 +1,16 @@
 /* fb_bench.elf: the guest of bench/fallback_cost: for each family of instructions this KVM cannot
- * emulate at CPL0, a loop of FB_BENCH_N of them between two marks written to port 0x513 (family,
+ * emulate at CPL0, a loop of FB_BENCH_N of them between two marks written to port 0x520 (family,
  * then 0x100 | family), so the benchmark times each loop from outside. Family 0 is a plain port
  * write (an exit to user space and back, the baseline), family 1 the empty loop (its own cost).
  * Keep the family numbers in step with bench/fallback_cost.c. */
 #include "fb_idt64.h"
 
-#define MARK_PORT 0x513
+#define MARK_PORT 0x520
 #define N 2000
 #define N_HYPERCALL 5 /* each waits for the watchdog to find it (~0.2-0.4 s) */
 
 enum { F_PIO, F_EMPTY, F_INT3, F_INT, F_CLAC, F_STAC, F_XGETBV, F_XSAVE, F_XSAVEC, F_XRSTOR, F_CMPXCHG16B,
-       F_CLWB, F_INVPCID, F_RDPRU, F_VMCALL, F_COUNT };
+       F_CLWB, F_INVPCID, F_RDPRU, F_POPCNT, F_CRC32, F_PADDD, F_VPADDD, F_VMCALL, F_COUNT };
 
 static uint8_t area[4096] __attribute__((aligned(64)));
 static unsigned __int128 word __attribute__((aligned(16)));
@@ -58,6 +58,11 @@ static void run(unsigned family)
 					 : "+c"(n) : "m"(invpcid_desc), "r"(2ull) : "memory"); break;
 	case F_RDPRU: __asm__ volatile("1:\n\tpush %%rcx\n\txor %%ecx, %%ecx\n\t.byte 0x0f, 0x01, 0xfd\n\tpop %%rcx\n\tdec %%ecx\n\tjnz 1b"
 				       : "+c"(n) : : "rax", "rdx", "memory"); break;
+	/* Run on the host CPU by the fallback: one integer, one SSE, one AVX (ymm). */
+	case F_POPCNT: __asm__ volatile("1:\n\tpopcnt %%rax, %%rdx\n\tdec %%ecx\n\tjnz 1b" : "+c"(n) : "a"(0x1234) : "rdx", "cc"); break;
+	case F_CRC32: __asm__ volatile("1:\n\tcrc32q %%rax, %%rdx\n\tdec %%ecx\n\tjnz 1b" : "+c"(n) : "a"(0x1234) : "rdx", "cc"); break;
+	case F_PADDD: LOOP(n, "paddd %%xmm1, %%xmm0", "a"(0)); break;
+	case F_VPADDD: LOOP(n, "vpaddd %%ymm1, %%ymm2, %%ymm0", "a"(0)); break;
 	case F_VMCALL: __asm__ volatile("1:\n\tmov $5, %%eax\n\tvmcall\n\tdec %%ecx\n\tjnz 1b" : "+c"(n) : : "rax", "cc", "memory"); break;
 	}
 	outl(MARK_PORT, 0x100 | family);
@@ -72,8 +77,8 @@ void kmain(void)
 	set_raw_gate(6, fb_bench_ud);
 	uint64_t cr4;
 	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
-	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1ull << 9) | (1ull << 18)) : "memory");
-	__asm__ volatile("xsetbv" : : "a"(3), "d"(0), "c"(0) : "memory");
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1ull << 9) | (1ull << 10) | (1ull << 18)) : "memory");
+	__asm__ volatile("xsetbv" : : "a"(7), "d"(0), "c"(0) : "memory"); /* x87, SSE, AVX */
 	*(uint64_t *)(area + 512) = 0; /* a valid header for xrstor: everything initial */
 	for (unsigned f = 0; f < F_COUNT; f++)
 		run(f);

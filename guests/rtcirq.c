@@ -1,14 +1,13 @@
 /* rtcirq.elf: IRQ 8 end to end through the 8259 pair (update, 1024 Hz periodic and alarm events,
  * each acknowledged by reading status C); needs the machine to poll the RTC at its deadlines. */
 #include "fb_idt64.h"
+#include "pic8259.h"
 
 /* A LAPIC one-shot bounds every wait, so a missing interrupt is a FAIL, not a hang. */
 #define LAPIC 0xfee00000ul
 #define TIMEOUT_VECTOR 0x40
 #define TIMEOUT_COUNT 625000000u /* 10 s: KVM's APIC bus runs at 1 GHz, divided by 16 */
-#define PIC1 0x20
-#define PIC2 0xa0
-#define RTC_VECTOR 0x28 /* slave PIC base 0x28 + IRQ 8 - 8 */
+#define RTC_VECTOR PIC_RTC_VECTOR
 
 #define REG_B_PIE 0x40
 #define REG_B_AIE 0x20
@@ -59,24 +58,9 @@ static void on_rtc(struct fb_frame *f)
 		pf_per_second = n_pf - pf_at_last_uf;
 		pf_at_last_uf = n_pf;
 	}
-	outb(PIC2, 0x20);
-	outb(PIC1, 0x20);
+	pic_eoi_slave_irq();
 }
 
-/* ICW1-4 as a PC BIOS: master at vector 0x20, slave at 0x28 on IRQ 2; only IRQ 8 unmasked. */
-static void pic_init(void)
-{
-	outb(PIC1, 0x11);
-	outb(PIC2, 0x11);
-	outb(PIC1 + 1, 0x20);
-	outb(PIC2 + 1, RTC_VECTOR);
-	outb(PIC1 + 1, 0x04);
-	outb(PIC2 + 1, 0x02);
-	outb(PIC1 + 1, 0x01);
-	outb(PIC2 + 1, 0x01);
-	outb(PIC1 + 1, 0xfb);
-	outb(PIC2 + 1, 0xfe);
-}
 
 static void arm_timeout(void)
 {
@@ -112,7 +96,7 @@ void kmain(void)
 	lapic_write(0xf0, 0x1ff);            /* software enable, spurious vector 0xff */
 	lapic_write(0x3e0, 0x3);             /* divide by 16 */
 	lapic_write(0x320, TIMEOUT_VECTOR);  /* one-shot */
-	pic_init();
+	pic_init_rtc_only();
 	cmos_read(0x0c);
 
 	uint8_t b = cmos_read(0x0b);

@@ -4,14 +4,9 @@
  * the AP with INIT-SIPI-SIPI through the in-kernel local APIC and smp_cx16_tramp.S. Run it with
  * two vCPUs (-c 2). */
 #include "fb_idt64.h"
+#include "smp_start.h"
 
-#define TRAMP_BASE 0x60000ul
-#define LAPIC 0xfee00000ul
-#define ICR_LOW 0x300
-#define ICR_HIGH 0x310
 #define INCREMENTS 3000
-
-extern char cx16_tramp_start[], cx16_tramp_end[], cx16_tramp_stack[], cx16_tramp_entry[];
 
 static unsigned __int128 counter __attribute__((aligned(16)));
 static uint8_t ap_stack[8192] __attribute__((aligned(16)));
@@ -34,17 +29,6 @@ static void increment(unsigned cpu)
 	/* On a mismatch RDX:RAX hold what memory had: the next try starts from there. */
 	while (!cmpxchg16b(&counter, &lo, &hi, lo + 1, ~(lo + 1)))
 		retries[cpu]++;
-}
-
-static void lapic_write(unsigned reg, uint32_t v)
-{
-	*(volatile uint32_t *)(LAPIC + reg) = v;
-}
-
-static void delay(unsigned n)
-{
-	for (volatile unsigned i = 0; i < n; i++)
-		;
 }
 
 void ap_main(void);
@@ -71,33 +55,13 @@ static void test_semantics(void)
 	fb_check("match: ZF set, RCX:RBX stored", ok && m == (((unsigned __int128)6 << 64) | 5));
 }
 
-static bool start_ap(void)
-{
-	uint8_t *dst = (uint8_t *)TRAMP_BASE;
-	for (char *p = cx16_tramp_start; p < cx16_tramp_end; p++)
-		*dst++ = (uint8_t)*p;
-	*(uint64_t *)(TRAMP_BASE + (cx16_tramp_stack - cx16_tramp_start)) = (uint64_t)(uintptr_t)(ap_stack + sizeof(ap_stack));
-	*(uint64_t *)(TRAMP_BASE + (cx16_tramp_entry - cx16_tramp_start)) = (uint64_t)(uintptr_t)ap_main;
-	/* "All excluding self": on this KVM an INIT/SIPI sent to physical APIC ID 1 never reaches
-	 * vCPU 1 (it stays in its reset state); the shorthand does. */
-	lapic_write(ICR_HIGH, 0);
-	lapic_write(ICR_LOW, 0x000c4500); /* INIT, assert, all excluding self */
-	delay(2000);
-	for (int i = 0; i < 2 && !ap_alive; i++) {
-		lapic_write(ICR_LOW, 0x000c4600 | (TRAMP_BASE >> 12)); /* STARTUP at 0x60000 */
-		delay(2000);
-	}
-	for (int i = 0; i < 100000 && !ap_alive; i++)
-		delay(10);
-	return ap_alive;
-}
 
 void kmain(void)
 {
 	fb_test_name = "smp_cx16";
 	fb_idt_init(0x9f000, 0x9f000);
 	test_semantics();
-	bool up = start_ap();
+	bool up = smp_start_ap(ap_main, ap_stack + sizeof(ap_stack), &ap_alive);
 	fb_check("the AP started (INIT-SIPI-SIPI, trampoline at 0x60000)", up);
 	if (up) {
 		go = 1;

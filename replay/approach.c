@@ -20,7 +20,6 @@
 #define SLICE_SAFETY_NS 80000.0   /* the shortest slice that can be relied on, with margin */
 #define BREAK_WINDOW_MIN 512      /* instructions: always use the breakpoint this close */
 #define IDLE_MAX 2000             /* kicks in a row without progress: the guest went elsewhere */
-#define RFLAGS_TF 0x100ull
 #define RFLAGS_RF 0x10000ull
 
 static uint64_t mono_ns(void)
@@ -73,14 +72,19 @@ static enum vmexit_action arrive(struct replayer *r, struct vcpu *vcpu, struct k
 	struct rlog_event ev;
 	struct errmsg e = { "" };
 	replay_approach_cancel(r, vcpu);
-	/* A breakpoint stop may leave RF set; the recording's kick left the flags as they were. */
-	if (regs->rflags & (RFLAGS_RF | RFLAGS_TF)) {
-		regs->rflags &= ~(RFLAGS_RF | RFLAGS_TF);
+	/* A breakpoint stop may leave RF set; the recording's kick left the flags as they were. TF
+	 * is KVM's own while a debugger steps (it hides and restores it): left alone. */
+	if ((regs->rflags & RFLAGS_RF) && !(vcpu_guest_debug_control(vcpu) & KVM_GUESTDBG_SINGLESTEP)) {
+		regs->rflags &= ~RFLAGS_RF;
 		vcpu_set_regs(vcpu, regs);
 	}
 	rlog_next(r->log, &ev, &e); /* the async event itself, peeked when the approach began */
 	r->last_seq = ev.seq;
 	r->async_points++;
+	if (r->target.flags & RLOG_ASYNC_SWITCH) {
+		replay_switch(r, vcpu, (r->target.flags >> 8) & 0xff);
+		return act;
+	}
 	return replay_after_exit(r, vcpu, act);
 }
 
@@ -125,7 +129,7 @@ enum vmexit_action replay_approach_continue(struct replayer *r, struct vcpu *vcp
 	}
 	const struct rlog_async *t = &r->target;
 	r->expected_rip = t->rip;
-	uint64_t target = t->insn + (uint64_t)r->insn_offset;
+	uint64_t target = t->insn + (uint64_t)r->insn_offset[r->owner];
 	if (insn == target && regs.rip == t->rip && regs_fingerprint(&regs) == t->regs_hash)
 		return arrive(r, vcpu, &regs, act);
 	if (insn > target) {

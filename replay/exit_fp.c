@@ -5,7 +5,6 @@
 #include <linux/kvm.h>
 #include <string.h>
 
-#include "base/crc32.h"
 #include "vmm/kvm_stats.h"
 #include "vmm/vcpu.h"
 
@@ -17,11 +16,19 @@ bool exit_is_natural(enum vmexit_kind kind)
 	return kind != VMEXIT_KICK && kind != VMEXIT_DEBUG && kind != VMEXIT_IRQ_WINDOW;
 }
 
+/* A multiply-xor hash over the 18 words: computed at every recorded exit, so it must cost next
+ * to nothing (a byte-wise CRC of the 144 bytes cost ~0.2 us here). */
 uint32_t regs_fingerprint(const struct kvm_regs *r)
 {
 	struct kvm_regs c = *r;
 	c.rflags &= ~(RFLAGS_TF | RFLAGS_RF);
-	return crc32_update(0, &c, sizeof(c));
+	uint64_t w[sizeof(c) / 8], h = 0x9e3779b97f4a7c15ull;
+	memcpy(w, &c, sizeof(w));
+	for (size_t i = 0; i < sizeof(w) / 8; i++) {
+		h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	return (uint32_t)(h ^ h >> 32);
 }
 
 void exit_fingerprint(struct vcpu *vcpu, const struct vm_exit *ex, uint64_t index, struct rlog_exit *x)
@@ -50,4 +57,12 @@ void exit_fingerprint_print(FILE *out, const char *label, const struct rlog_exit
 	if (x->is_write)
 		fprintf(out, " value=0x%" PRIx64, x->value);
 	fprintf(out, " insn=%" PRIu64 " regs=%08x\n", x->insn, x->regs_hash);
+}
+
+bool interrupt_can_enter(struct vcpu *vcpu, const struct kvm_regs *regs)
+{
+	struct kvm_vcpu_events ev;
+	if (!(regs->rflags & 0x200))
+		return false;
+	return vcpu_get_events(vcpu, &ev) == 0 && !ev.interrupt.shadow;
 }

@@ -9,13 +9,22 @@
 #include "replay/rlog.h"
 #include "vmm/exit.h"
 
+/* Single steps after an interrupt was raised under IF=0 before giving up waiting for IF (a guest
+ * that polls with interrupts off): recorder and replayer stop at the same instruction. */
+#define IFSTEP_MAX 4096u
+
 struct vcpu;
 struct kvm_regs;
+
+/* IF-stepping is over when the guest can take the interrupt at the next entry: IF set and no
+ * interrupt shadow (the instruction after sti or mov ss), which KVM would otherwise wait out
+ * with an interrupt window this KVM does not keep precisely. */
+bool interrupt_can_enter(struct vcpu *vcpu, const struct kvm_regs *regs);
 
 /* Exits the guest causes itself, in the same order on every run: not kicks (another thread),
  * not debugger events, not interrupt windows. */
 bool exit_is_natural(enum vmexit_kind kind);
-/* CRC-32 of the general registers and RFLAGS (without TF and RF, which single-stepping sets). */
+/* A 32-bit hash of the general registers and RFLAGS (without TF and RF, which single-stepping sets). */
 uint32_t regs_fingerprint(const struct kvm_regs *r);
 /* Fills x for the exit; insn_count 0 when the platform has no instruction counter. */
 void exit_fingerprint(struct vcpu *vcpu, const struct vm_exit *ex, uint64_t index, struct rlog_exit *x);

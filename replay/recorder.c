@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "replay/exit_fp.h"
 #include "replay/rlog.h"
@@ -15,6 +16,9 @@
 #include "vmm/vcpu.h"
 
 #define RFLAGS_IF 0x200ull
+#define SLICE_NS 2000000ull       /* an SMP guest's vCPUs take turns of 2 ms */
+#define SLICE_RETRY_NS 200000ull  /* a turn that ended in ring 3 or while IF-stepping: look again */
+#define DR6_B3 (1ull << 3)
 #define DR6_BS (1ull << 14)
 
 struct wrapped {
@@ -33,19 +37,55 @@ struct recorder {
 	struct gmem_observer observer;
 	const struct gmem *mem;      /* where observed ranges are read from */
 	struct wrapped handler[VMEXIT__COUNT];
-	uint64_t exits;              /* natural exits so far (one vCPU) */
-	uint64_t async_points;
+	uint64_t exits[VM_MAX_VCPUS]; /* natural exits of each vCPU so far */
+	uint64_t exits_total, async_points, switches;
 	uint64_t delivered;          /* events that change the guest: DMA writes, interrupts, input */
 	bool counter;                /* the platform counts ring-0 instructions */
-	bool deferred_kick;          /* a kick came where replay could not find the point again */
+	bool deferred_kick[VM_MAX_VCPUS]; /* a kick came where replay could not find the point again */
 	bool raised;                 /* a line went up (or an MSI went out) during this exit */
-	bool ifstep;                 /* single-stepping until the guest can take that interrupt */
+	bool ifstep[VM_MAX_VCPUS];   /* single-stepping until the guest can take that interrupt */
+	unsigned ifstep_left[VM_MAX_VCPUS];
+	bool noted_ifstep_cap;
 	uint64_t ifsteps;
+	/* SMP: one vCPU runs at a time (as rr runs threads), switched at the end of a time slice at
+	 * a point replay finds again. */
+	unsigned owner;
+	bool slice_armed;
+	uint64_t slice_end;
+	uint64_t panic_at;           /* record.panic_at: an execute breakpoint (DR3), 0 = none */
+	char panic_label[64];
 };
 
+/* The guest-debug state the recorder needs: IF-stepping and the panic_at breakpoint. */
+static int set_debug(struct recorder *r, struct vcpu *vcpu)
+{
+	return vcpu_replay_debug(vcpu, r->ifstep[vcpu_index(vcpu)], r->panic_at, false);
+}
+
+/* Only the owner runs, so every event is the owner's. */
 static void log_event(struct recorder *r, unsigned type, const void *a, size_t alen, const void *b, size_t blen)
 {
-	rlog_append(r->log, type, 0, a, alen, b, blen); /* errors stick; recorder_finish reports them */
+	rlog_append(r->log, type, r->owner, a, alen, b, blen); /* errors stick; recorder_finish reports them */
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Where the vCPU stands between exits: what replay stops at again. */
+static struct rlog_async point_here(struct recorder *r, struct vcpu *vcpu, const struct vm_exit *ex, uint32_t flags)
+{
+	struct rlog_async a = { .index = r->exits[vcpu_index(vcpu)], .rip = ex->rip, .flags = flags };
+	struct kvm_regs regs;
+	uint64_t insn = 0;
+	if (vcpu_get_regs(vcpu, &regs) == 0)
+		a.regs_hash = regs_fingerprint(&regs);
+	vcpu_insn_count(vcpu, &insn);
+	a.insn = insn;
+	return a;
 }
 
 /* Door 1. */
@@ -198,11 +238,14 @@ static enum vmexit_action call(struct wrapped *w, struct vcpu *vcpu, struct vm_e
 static void start_ifstep(struct recorder *r, struct vcpu *vcpu)
 {
 	struct kvm_regs regs;
-	bool raised = r->raised;
+	bool raised = r->raised, *on = &r->ifstep[vcpu_index(vcpu)];
 	r->raised = false;
-	if (!raised || r->ifstep || vcpu_get_regs(vcpu, &regs) < 0 || (regs.rflags & RFLAGS_IF))
+	if (!raised || *on || vcpu_get_regs(vcpu, &regs) < 0 || interrupt_can_enter(vcpu, &regs))
 		return;
-	r->ifstep = vcpu_replay_debug(vcpu, true, 0) == 0;
+	*on = true;
+	r->ifstep_left[vcpu_index(vcpu)] = IFSTEP_MAX;
+	if (set_debug(r, vcpu) < 0)
+		*on = false;
 }
 
 /* A kick lands anywhere in the guest. Where the platform counts ring-0 instructions, what it
@@ -212,13 +255,7 @@ static void start_ifstep(struct recorder *r, struct vcpu *vcpu)
 static enum vmexit_action async_point(struct recorder *r, struct vcpu *vcpu, struct vm_exit *ex)
 {
 	struct wrapped *w = &r->handler[VMEXIT_KICK];
-	struct rlog_async a = { .index = r->exits, .rip = ex->rip };
-	struct kvm_regs regs;
-	if (vcpu_get_regs(vcpu, &regs) == 0)
-		a.regs_hash = regs_fingerprint(&regs);
-	uint64_t insn = 0;
-	vcpu_insn_count(vcpu, &insn);
-	a.insn = insn;
+	struct rlog_async a = point_here(r, vcpu, ex, 0);
 	struct rlog_mark m = rlog_mark(r->log);
 	uint64_t delivered = r->delivered;
 	log_event(r, RLOG_ASYNC, &a, sizeof(a), NULL, 0);
@@ -232,15 +269,92 @@ static enum vmexit_action async_point(struct recorder *r, struct vcpu *vcpu, str
 	return act;
 }
 
+static void slice_start(struct recorder *r, struct vcpu *vcpu, uint64_t ns)
+{
+	r->slice_end = mono_ns() + ns;
+	r->slice_armed = true;
+	vcpu_arm_slice(vcpu, ns);
+}
+
+/* The next vCPU after the owner that was started (an AP waiting for its SIPI cannot run). */
+static int next_vcpu(struct recorder *r)
+{
+	unsigned n = vm_ncpus(r->vm);
+	for (unsigned k = 1; k < n; k++) {
+		unsigned i = (r->owner + k) % n;
+		uint32_t mp;
+		if (vcpu_get_mp_state(vm_vcpu(r->vm, i), &mp) == 0 && mp != KVM_MP_STATE_UNINITIALIZED &&
+		    mp != KVM_MP_STATE_INIT_RECEIVED)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* At a kick of the owner: its slice starts (the kick that let it in), goes on, or is over and
+ * the next vCPU gets its turn right here, a point logged like an async point. */
+static enum vmexit_action schedule(struct recorder *r, struct vcpu *vcpu, struct vm_exit *ex, enum vmexit_action act)
+{
+	unsigned me = vcpu_index(vcpu);
+	if (vm_ncpus(r->vm) < 2 || act != VMEXIT_RESUME)
+		return act;
+	if (!r->slice_armed) {
+		slice_start(r, vcpu, SLICE_NS);
+		return act;
+	}
+	if (mono_ns() < r->slice_end)
+		return act;
+	int next = ex->cpl == 0 && !r->ifstep[me] ? next_vcpu(r) : -1;
+	if (next < 0) { /* nobody else can run, or this is no point replay can find: try again soon */
+		slice_start(r, vcpu, next_vcpu(r) < 0 ? SLICE_NS : SLICE_RETRY_NS);
+		return act;
+	}
+	struct rlog_async a = point_here(r, vcpu, ex, RLOG_ASYNC_SWITCH | (uint32_t)next << 8);
+	log_event(r, RLOG_ASYNC, &a, sizeof(a), NULL, 0);
+	r->switches++;
+	r->owner = (unsigned)next;
+	r->slice_armed = false;
+	vcpu_set_scheduled(vcpu, false);
+	vcpu_set_scheduled(vm_vcpu(r->vm, (unsigned)next), true);
+	vm_kick_vcpu(r->vm, (unsigned)next); /* its first exit starts its slice */
+	return act;
+}
+
 static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *opaque)
 {
 	struct wrapped *w = opaque;
 	struct recorder *r = w->r;
-	if (!r->counter || ex->cpl != 0 || r->ifstep) {
-		r->deferred_kick = true;
-		return vm_ended(vcpu_vm(vcpu)) ? VMEXIT_STOP : VMEXIT_RESUME;
+	unsigned me = vcpu_index(vcpu);
+	enum vmexit_action act;
+	if (!r->counter || ex->cpl != 0 || r->ifstep[me]) {
+		r->deferred_kick[me] = true;
+		act = vm_ended(vcpu_vm(vcpu)) ? VMEXIT_STOP : VMEXIT_RESUME;
+	} else {
+		act = async_point(r, vcpu, ex);
 	}
-	return async_point(r, vcpu, ex);
+	return schedule(r, vcpu, ex, act);
+}
+
+/* The guest got to record.panic_at: the run ends as a panic there. The point is logged as an
+ * async point, so that replay stops at the same instruction and ends there too. */
+static enum vmexit_action panic_reached(struct recorder *r, struct vcpu *vcpu, struct vm_exit *ex)
+{
+	struct rlog_async a = point_here(r, vcpu, ex, 0);
+	log_event(r, RLOG_ASYNC, &a, sizeof(a), NULL, 0);
+	char why[128];
+	snprintf(why, sizeof(why), "guest reached record.panic_at=%s (rip 0x%llx)", r->panic_label,
+		 (unsigned long long)ex->rip);
+	vm_request_end(vcpu_vm(vcpu), VM_END_PANIC, 0, why);
+	return VMEXIT_STOP;
+}
+
+int recorder_set_panic_at(struct recorder *r, uint64_t addr, const char *label)
+{
+	r->panic_at = addr;
+	snprintf(r->panic_label, sizeof(r->panic_label), "%s", label);
+	for (unsigned i = 0; i < vm_ncpus(r->vm); i++)
+		if (set_debug(r, vm_vcpu(r->vm, i)) < 0)
+			return -EIO;
+	return 0;
 }
 
 /* IF-stepping's own steps; the debugger gets the rest (and a step it asked for too). */
@@ -248,19 +362,28 @@ static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *
 {
 	struct wrapped *w = opaque;
 	struct recorder *r = w->r;
-	if (!r->ifstep || !(ex->addr & DR6_BS))
+	if (r->panic_at && (ex->addr & DR6_B3) && ex->rip == r->panic_at)
+		return panic_reached(r, vcpu, ex);
+	unsigned me = vcpu_index(vcpu);
+	if (!r->ifstep[me] || !(ex->addr & DR6_BS))
 		return call(w, vcpu, ex);
 	r->ifsteps++;
 	enum vmexit_action act = VMEXIT_RESUME;
 	struct kvm_regs regs;
-	if (vcpu_get_regs(vcpu, &regs) == 0 && (regs.rflags & RFLAGS_IF)) {
-		r->ifstep = false;
-		vcpu_replay_debug(vcpu, false, 0);
-		/* Writing the registers back makes KVM look for pending interrupts at this entry; it
-		 * otherwise waits for some later event to notice the one raised under IF=0. */
-		vcpu_set_regs(vcpu, &regs);
-		if (r->deferred_kick) { /* the tick that waited: here is a point replay finds again */
-			r->deferred_kick = false;
+	bool if_set = vcpu_get_regs(vcpu, &regs) == 0 && interrupt_can_enter(vcpu, &regs);
+	if (if_set || --r->ifstep_left[me] == 0) {
+		r->ifstep[me] = false;
+		set_debug(r, vcpu);
+		if (if_set)
+			vcpu_recheck_interrupts(vcpu);
+		else if (!r->noted_ifstep_cap) {
+			r->noted_ifstep_cap = true;
+			recorder_note(r, "vCPU %u kept IF clear for %u instructions after an interrupt was raised (exit %llu): "
+				      "if it takes the interrupt later, replay may deliver it elsewhere", me, IFSTEP_MAX,
+				      (unsigned long long)r->exits[me]);
+		}
+		if (r->deferred_kick[me]) { /* the tick that waited: here is a point replay finds again */
+			r->deferred_kick[me] = false;
 			act = async_point(r, vcpu, ex);
 		}
 	}
@@ -273,13 +396,15 @@ static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void
 {
 	struct wrapped *w = opaque;
 	struct recorder *r = w->r;
+	unsigned me = vcpu_index(vcpu);
 	struct rlog_exit x;
-	exit_fingerprint(vcpu, ex, r->exits, &x);
+	exit_fingerprint(vcpu, ex, r->exits[me], &x);
 	log_event(r, RLOG_EXIT, &x, sizeof(x), NULL, 0);
-	r->exits++;
+	r->exits[me]++;
+	r->exits_total++;
 	enum vmexit_action act = call(w, vcpu, ex);
-	if (r->deferred_kick && !r->ifstep && act == VMEXIT_RESUME) {
-		r->deferred_kick = false;
+	if (r->deferred_kick[me] && !r->ifstep[me] && act == VMEXIT_RESUME) {
+		r->deferred_kick[me] = false;
 		act = call(&r->handler[VMEXIT_KICK], vcpu, ex);
 	}
 	start_ifstep(r, vcpu);
@@ -288,8 +413,9 @@ static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void
 
 int recorder_install(struct recorder *r, struct errmsg *e)
 {
-	if (vm_ncpus(r->vm) != 1)
-		return errmsg_set(e, ENOTSUP, "record: only single-vCPU guests can be recorded in this version (-c 1)");
+	unsigned n = vm_ncpus(r->vm);
+	if (n > 1 && !r->counter)
+		return errmsg_set(e, ENOTSUP, "record: an SMP guest needs KVM's instruction counter to switch vCPUs at points replay finds again");
 	for (unsigned k = 0; k < VMEXIT__COUNT; k++) {
 		if (!exit_is_natural((enum vmexit_kind)k) && k != VMEXIT_KICK)
 			continue;
@@ -298,6 +424,10 @@ int recorder_install(struct recorder *r, struct errmsg *e)
 		vm_get_exit_handler(r->vm, (enum vmexit_kind)k, &w->fn, &w->opaque);
 		vm_set_exit_handler(r->vm, (enum vmexit_kind)k, k == VMEXIT_KICK ? on_kick : on_natural, w);
 	}
+	for (unsigned i = 1; i < n; i++) /* vCPU 0 runs first; its first kick starts its slice */
+		vcpu_set_scheduled(vm_vcpu(r->vm, i), false);
+	if (n > 1)
+		vm_kick_vcpu(r->vm, 0);
 	return 0;
 }
 
@@ -344,14 +474,15 @@ void recorder_note(struct recorder *r, const char *fmt, ...)
 
 void recorder_stats(struct recorder *r, struct recorder_stats *out)
 {
-	*out = (struct recorder_stats){ r->exits, r->async_points, r->ifsteps, rlog_events(r->log), rlog_bytes_written(r->log) };
+	*out = (struct recorder_stats){ r->exits_total, r->async_points, r->ifsteps, r->switches, rlog_events(r->log),
+					rlog_bytes_written(r->log) };
 }
 
 int recorder_finish(struct recorder *r, enum vm_end how, uint32_t code, const char *why, struct errmsg *e)
 {
 	if (!r)
 		return 0;
-	struct rlog_end end = { (uint32_t)how, code, r->exits };
+	struct rlog_end end = { (uint32_t)how, code, r->exits_total };
 	log_event(r, RLOG_END, &end, sizeof(end), why, why ? strlen(why) : 0);
 	int rc = rlog_writer_close(r->log, e);
 	free(r);

@@ -31,6 +31,9 @@ void recorder_input(void *recorder, unsigned source, const void *buf, size_t len
 int recorder_install(struct recorder *r, struct errmsg *e);
 /* After a debugger wrapped the handlers: the recorder's own single steps stay its own. */
 void recorder_install_debug(struct recorder *r);
+/* Ends the run as a guest panic when the guest executes addr (linear, ring 0: an execute
+ * breakpoint in DR3); label names it in messages. Before the VM starts. */
+int recorder_set_panic_at(struct recorder *r, uint64_t addr, const char *label);
 /* Something replay cannot reproduce, noted in the log and counted. */
 void recorder_note(struct recorder *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -38,6 +41,7 @@ struct recorder_stats {
 	uint64_t exits;       /* natural exits fingerprinted */
 	uint64_t async_points;
 	uint64_t ifsteps;     /* single steps until an interrupt raised under IF=0 could be taken */
+	uint64_t switches;    /* SMP: turns handed from one vCPU to the next */
 	uint64_t events;
 	uint64_t bytes;       /* log bytes written so far */
 };

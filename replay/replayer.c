@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/bytes.h"
+#include "base/pagewalk.h"
 #include "replay/exit_fp.h"
 #include "replay/replayer_impl.h"
 #include "replay/rlog_dump.h"
@@ -114,11 +115,16 @@ int replay_apply_until(struct replayer *r, struct vcpu *vcpu, unsigned stop_type
 			break;
 		case RLOG_DMA_READ: check_dma_read(r, vcpu, &ev); break;
 		case RLOG_IRQ:
-			r->raised |= get_le(ev.data + 4, 4) != 0;
+			if (get_le(ev.data + 4, 4)) {
+				r->raised = r->deliver_pending = true;
+				r->deliver_msi = false;
+				r->deliver_gsi = (unsigned)get_le(ev.data, 4);
+			}
 			vm_irq_line(r->cfg.vm, (unsigned)get_le(ev.data, 4), get_le(ev.data + 4, 4) != 0);
 			break;
 		case RLOG_MSI:
-			r->raised = true;
+			r->raised = r->deliver_pending = r->deliver_msi = true;
+			r->deliver_vector = (uint8_t)get_le(ev.data + 8, 1); /* MSI data bits 7:0 */
 			vm_signal_msi(r->cfg.vm, get_le(ev.data, 8), (uint32_t)get_le(ev.data + 8, 4));
 			break;
 		default: break; /* config, time, input, notes: for people and fuzzers, not for the guest */
@@ -187,13 +193,13 @@ static bool same_exit(const struct rlog_exit *a, const struct rlog_exit *b)
  * counter is from the recording's there. */
 static void track_count(struct replayer *r, const struct rlog_exit *now, const struct rlog_exit *then)
 {
-	int64_t offset = (int64_t)(now->insn - then->insn);
-	if (r->exits && offset != r->insn_offset) {
+	int64_t offset = (int64_t)(now->insn - then->insn), *last = &r->insn_offset[r->owner];
+	if (r->vexits[r->owner] && offset != *last) {
 		r->drifts++;
-		uint64_t d = (uint64_t)llabs(offset - r->insn_offset);
+		uint64_t d = (uint64_t)llabs(offset - *last);
 		r->max_drift = d > r->max_drift ? d : r->max_drift;
 	}
-	r->insn_offset = offset;
+	*last = offset;
 }
 
 #define RFLAGS_IF 0x200ull
@@ -203,9 +209,50 @@ static void track_count(struct replayer *r, const struct rlog_exit *now, const s
 void replay_update_debug(struct replayer *r, struct vcpu *vcpu)
 {
 	bool step = r->ifstep || r->mode == AP_STEP_OVER;
-	uint64_t bp = r->mode == AP_BREAK ? r->target.rip : 0;
-	if (vcpu_replay_debug(vcpu, step, bp) < 0)
+	uint64_t bp = r->handoff ? r->handoff : r->mode == AP_BREAK ? r->target.rip : 0;
+	if (vcpu_replay_debug(vcpu, step, bp, r->handoff != 0) < 0)
 		replay_diverged(r, vcpu, "cannot set the replay breakpoint or single-step");
+}
+
+/* The handler the guest's IDT names for vector (flat code segment, as guests run). */
+static int idt_handler(struct replayer *r, struct vcpu *vcpu, uint8_t vector, uint64_t *addr)
+{
+	struct kvm_sregs sr;
+	struct paging_regs pr;
+	enum vcpu_mode mode;
+	if (vcpu_get_sregs(vcpu, &sr) < 0 || vcpu_get_paging(vcpu, &pr, &mode) < 0)
+		return -EIO;
+	bool lma = pr.efer & (1ull << 10);
+	unsigned size = lma ? 16 : 8;
+	uint8_t g[16];
+	if ((uint64_t)vector * size + size - 1 > sr.idt.limit ||
+	    pagewalk_read(vm_gmem(r->cfg.vm), &pr, sr.idt.base + (uint64_t)vector * size, g, size) != size)
+		return -EFAULT;
+	*addr = get_le(g, 2) | get_le(g + 6, 2) << 16 | (lma ? get_le(g + 8, 4) << 32 : 0);
+	return 0;
+}
+
+/* A debugger single-steps (holding interrupts back) where the recording delivered one: this KVM
+ * would push TF into the interrupt frame if the step let it in, and holding it back puts it
+ * elsewhere. So the debugger's step is set aside, the guest runs into the handler (a breakpoint
+ * there, DR3), and the debugger sees its step end on the handler's first instruction, as a step
+ * on hardware would. */
+static void handoff_if_stepping(struct replayer *r, struct vcpu *vcpu)
+{
+	struct kvm_regs regs;
+	uint8_t vector = r->deliver_vector;
+	uint64_t handler;
+	if (!r->deliver_pending || r->ifstep) /* IF-stepping: the interrupt waits for IF, so does this */
+		return;
+	r->deliver_pending = false; /* taken at the next entry, whatever happens here */
+	if (!(vcpu_guest_debug_control(vcpu) & KVM_GUESTDBG_SINGLESTEP) || vcpu_get_regs(vcpu, &regs) < 0 ||
+	    !(regs.rflags & RFLAGS_IF))
+		return;
+	if ((!r->deliver_msi && vm_irq_vector(r->cfg.vm, r->deliver_gsi, &vector) < 0) ||
+	    idt_handler(r, vcpu, vector, &handler) < 0 || !handler)
+		return; /* masked, or no handler to stop at: nothing will be taken */
+	r->handoff = handler;
+	replay_update_debug(r, vcpu);
 }
 
 /* As the recorder does (recorder.c, start_ifstep): an interrupt raised while IF is clear is
@@ -215,10 +262,39 @@ static void start_ifstep(struct replayer *r, struct vcpu *vcpu)
 	struct kvm_regs regs;
 	bool raised = r->raised;
 	r->raised = false;
-	if (!raised || r->ifstep || vcpu_get_regs(vcpu, &regs) < 0 || (regs.rflags & RFLAGS_IF))
+	if (!raised || r->ifstep || vcpu_get_regs(vcpu, &regs) < 0 || interrupt_can_enter(vcpu, &regs))
 		return;
 	r->ifstep = true;
+	r->ifstep_left = IFSTEP_MAX;
 	replay_update_debug(r, vcpu);
+}
+
+/* The next event is an async point of this vCPU: run towards it. One of another vCPU's here is a
+ * different interleaving. */
+static void approach_if_next(struct replayer *r, struct vcpu *vcpu)
+{
+	struct rlog_event ev;
+	struct errmsg e = { "" };
+	if (r->handoff || rlog_peek(r->log, &ev, &e) != 1 || ev.type != RLOG_ASYNC)
+		return; /* (after a handoff, when the guest stands in the handler) */
+	if (ev.vcpu != vcpu_index(vcpu)) {
+		replay_diverged(r, vcpu, "vCPU %u runs where the recording has vCPU %u", vcpu_index(vcpu), ev.vcpu);
+		return;
+	}
+	replay_approach_start(r, vcpu);
+}
+
+void replay_switch(struct replayer *r, struct vcpu *vcpu, unsigned next)
+{
+	if (next >= vm_ncpus(r->cfg.vm) || next == vcpu_index(vcpu)) {
+		replay_diverged(r, vcpu, "the log hands the turn to vCPU %u, which this VM cannot run", next);
+		return;
+	}
+	r->switches++;
+	r->owner = next;
+	vcpu_set_scheduled(vcpu, false);
+	vcpu_set_scheduled(vm_vcpu(r->cfg.vm, next), true);
+	vm_kick_vcpu(r->cfg.vm, next); /* its first exit finds what comes next */
 }
 
 /* After the exit's own events: the end of the run, or an async point before the next exit. */
@@ -239,8 +315,9 @@ enum vmexit_action replay_after_exit(struct replayer *r, struct vcpu *vcpu, enum
 		return VMEXIT_STOP;
 	}
 	start_ifstep(r, vcpu);
+	handoff_if_stepping(r, vcpu);
 	if (t == RLOG_ASYNC && !r->diverged && !r->ifstep) /* during IF-stepping, async points wait */
-		replay_approach_start(r, vcpu);
+		approach_if_next(r, vcpu);
 	if (r->diverged)
 		return act == VMEXIT_STOP || vm_ended(r->cfg.vm) ? VMEXIT_STOP : act;
 	return vm_ended(r->cfg.vm) ? VMEXIT_STOP : act;
@@ -253,12 +330,12 @@ static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void
 	if (r->diverged)
 		return end_after_divergence(r);
 	struct rlog_exit now, then;
-	exit_fingerprint(vcpu, ex, r->exits, &now);
+	exit_fingerprint(vcpu, ex, r->vexits[vcpu_index(vcpu)], &now);
 	r->expected_rip = 0;
 	if (r->approaching) {
 		r->expected_rip = r->target.rip;
 		replay_diverged(r, vcpu, "exit %s at rip 0x%" PRIx64 " came before the recorded stop at instruction %" PRIu64,
-				vmexit_kind_name(ex->kind), ex->rip, r->target.insn + r->insn_offset);
+				vmexit_kind_name(ex->kind), ex->rip, r->target.insn + r->insn_offset[r->owner]);
 		return replay_diverged_action(r);
 	}
 	struct rlog_event ev;
@@ -270,6 +347,11 @@ static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void
 	}
 	next_event(r, vcpu, &ev, true);
 	memcpy(&then, ev.data, sizeof(then));
+	if (ev.vcpu != vcpu_index(vcpu)) {
+		replay_diverged(r, vcpu, "vCPU %u exited (%s at rip 0x%" PRIx64 ") where the recording has vCPU %u's exit",
+				vcpu_index(vcpu), vmexit_kind_name(ex->kind), ex->rip, ev.vcpu);
+		return replay_diverged_action(r);
+	}
 	if (!same_exit(&now, &then)) {
 		r->expected_rip = then.rip;
 		fprintf(stderr, "dhyve: replay: exit #%" PRIu64 " differs from the recording:\n", r->exits);
@@ -280,6 +362,7 @@ static enum vmexit_action on_natural(struct vcpu *vcpu, struct vm_exit *ex, void
 		return replay_diverged_action(r);
 	}
 	track_count(r, &now, &then);
+	r->vexits[vcpu_index(vcpu)]++;
 	r->exits++;
 	enum vmexit_action act = call(w, vcpu, ex);
 	return replay_after_exit(r, vcpu, act);
@@ -292,6 +375,8 @@ static enum vmexit_action on_kick(struct vcpu *vcpu, struct vm_exit *ex, void *o
 	enum vmexit_action act = call(w, vcpu, ex);
 	if (r->approaching && act == VMEXIT_RESUME)
 		act = replay_approach_continue(r, vcpu, false, act);
+	else if (act == VMEXIT_RESUME && !r->diverged && !r->ifstep && vcpu_index(vcpu) == r->owner)
+		approach_if_next(r, vcpu); /* the kick that let this vCPU in after a switch */
 	return r->diverged && act == VMEXIT_STOP ? VMEXIT_STOP : act;
 }
 
@@ -301,11 +386,10 @@ static enum vmexit_action ifstep_done(struct replayer *r, struct vcpu *vcpu, str
 {
 	r->ifstep = false;
 	replay_update_debug(r, vcpu);
-	vcpu_set_regs(vcpu, regs); /* KVM looks for the pending interrupt at this entry (recorder.c) */
-	struct rlog_event ev;
-	struct errmsg e = { "" };
-	if (rlog_peek(r->log, &ev, &e) == 1 && ev.type == RLOG_ASYNC)
-		replay_approach_start(r, vcpu);
+	if (interrupt_can_enter(vcpu, regs))
+		vcpu_recheck_interrupts(vcpu); /* as the recorder does */
+	handoff_if_stepping(r, vcpu);
+	approach_if_next(r, vcpu);
 	return VMEXIT_RESUME;
 }
 
@@ -315,6 +399,15 @@ static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *
 {
 	struct replay_wrapped *w = opaque;
 	struct replayer *r = w->r;
+	if (r->handoff && (ex->addr & DR6_B3) && ex->rip == r->handoff) {
+		r->handoff = 0;
+		replay_update_debug(r, vcpu);
+		vcpu_run_page(vcpu)->debug.arch.dr6 = DR6_BS; /* what the debugger reads: its step ended */
+		ex->addr = DR6_BS;
+		enum vmexit_action act = call(w, vcpu, ex);
+		approach_if_next(r, vcpu);
+		return act;
+	}
 	bool approach = r->approaching && ((r->mode == AP_BREAK && (ex->addr & DR6_B3)) ||
 					   (r->mode == AP_STEP_OVER && (ex->addr & DR6_BS)));
 	bool ifstep = r->ifstep && (ex->addr & DR6_BS);
@@ -326,7 +419,7 @@ static enum vmexit_action on_debug(struct vcpu *vcpu, struct vm_exit *ex, void *
 	bool debugger_bp = (theirs & KVM_GUESTDBG_USE_HW_BP) && (ex->addr & 0x7);
 	enum vmexit_action act = VMEXIT_RESUME;
 	struct kvm_regs regs;
-	if (ifstep && vcpu_get_regs(vcpu, &regs) == 0 && (regs.rflags & RFLAGS_IF))
+	if (ifstep && vcpu_get_regs(vcpu, &regs) == 0 && (interrupt_can_enter(vcpu, &regs) || --r->ifstep_left == 0))
 		act = ifstep_done(r, vcpu, &regs);
 	else if (approach)
 		act = replay_approach_continue(r, vcpu, r->mode == AP_BREAK, VMEXIT_RESUME);
@@ -345,8 +438,6 @@ static void wrap(struct replayer *r, enum vmexit_kind k, vmexit_handler_fn fn)
 
 int replayer_install(struct replayer *r, struct errmsg *e)
 {
-	if (vm_ncpus(r->cfg.vm) != 1)
-		return errmsg_set(e, ENOTSUP, "replay: only single-vCPU recordings can be replayed in this version");
 	vm_set_io_ops(r->cfg.vm, &(struct vm_io_ops){ .pio = replay_pio, .mmio = replay_mmio, .opaque = r });
 	for (unsigned k = 0; k < VMEXIT__COUNT; k++)
 		if (exit_is_natural((enum vmexit_kind)k))
@@ -355,6 +446,8 @@ int replayer_install(struct replayer *r, struct errmsg *e)
 	int rc = replay_approach_init(r, e);
 	if (rc < 0)
 		return rc;
+	for (unsigned i = 1; i < vm_ncpus(r->cfg.vm); i++) /* one vCPU at a time, vCPU 0 first */
+		vcpu_set_scheduled(vm_vcpu(r->cfg.vm, i), false);
 	/* Whatever came before the first exit: input that arrived at once, an interrupt at the start. */
 	struct vcpu *bsp = vm_vcpu(r->cfg.vm, 0);
 	if (replay_apply_until(r, bsp, RLOG_EXIT) == RLOG_ASYNC)
@@ -404,8 +497,8 @@ const char *replayer_config_text(const struct replayer *r)
 
 void replayer_stats(struct replayer *r, struct replayer_stats *out)
 {
-	*out = (struct replayer_stats){ r->exits, r->async_points, r->slices, r->steps, r->drifts, r->max_drift,
-					r->diverged, r->reached_end };
+	*out = (struct replayer_stats){ r->exits, r->async_points, r->switches, r->slices, r->steps, r->drifts,
+					r->max_drift, r->diverged, r->reached_end };
 }
 
 void replayer_destroy(struct replayer *r)

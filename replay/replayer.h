@@ -38,7 +38,7 @@ int replayer_install(struct replayer *r, struct errmsg *e);
 void replayer_install_debug(struct replayer *r);
 
 struct replayer_stats {
-	uint64_t exits, async_points, slices, steps;
+	uint64_t exits, async_points, switches, slices, steps;
 	uint64_t drifts, max_drift; /* exits where the instruction counter disagreed, by how much at most */
 	bool diverged;
 	bool reached_end;   /* the log's end event was replayed */

@@ -26,17 +26,27 @@ struct replayer {
 	struct rlog_reader *log;
 	char *config_text;
 	struct replay_wrapped handler[VMEXIT__COUNT];
-	uint64_t exits;            /* natural exits replayed */
+	uint64_t exits;            /* natural exits replayed, all vCPUs */
+	uint64_t vexits[VM_MAX_VCPUS]; /* natural exits of each vCPU */
+	unsigned owner;            /* SMP: the one vCPU that runs now, as in the recording */
+	uint64_t switches;
 	uint64_t last_seq;         /* last log event consumed, for messages */
 	uint64_t expected_rip;     /* for the divergence report; 0 when none */
 	uint8_t lcr[2];            /* the UARTs' line control as the guest wrote it */
 	bool diverged, reached_end;
 	uint64_t async_points, slices, steps;
-	int64_t insn_offset;       /* this run's counter minus the recording's, at the last exit */
+	int64_t insn_offset[VM_MAX_VCPUS]; /* this run's counter minus the recording's, at the last exit */
 	uint64_t drifts, max_drift;
 
 	bool raised;               /* a line went up (or an MSI) among the events just applied */
+	/* The interrupt last raised, until it is known to be taken: replay hands it to a debugger
+	 * that single-steps by running the guest to its handler (replayer.c, handoff). */
+	bool deliver_pending, deliver_msi;
+	unsigned deliver_gsi;
+	uint8_t deliver_vector;
+	uint64_t handoff;          /* the handler's address while handing over, else 0 */
 	bool ifstep;               /* single-stepping until the guest can take that interrupt */
+	unsigned ifstep_left;      /* steps before giving up, as the recorder does (IFSTEP_MAX) */
 
 	/* Approaching an async point (approach.c). */
 	bool approaching;
@@ -53,6 +63,8 @@ void replay_diverged(struct replayer *r, struct vcpu *vcpu, const char *fmt, ...
 /* What a handler returns after replay_diverged: stop, or resume into the debugger's stop. */
 enum vmexit_action replay_diverged_action(struct replayer *r);
 int replay_apply_until(struct replayer *r, struct vcpu *vcpu, unsigned stop_type);
+/* At an async point that hands the turn to another vCPU: this one parks, that one runs. */
+void replay_switch(struct replayer *r, struct vcpu *vcpu, unsigned next);
 enum vmexit_action replay_after_exit(struct replayer *r, struct vcpu *vcpu, enum vmexit_action act);
 
 /* The guest-debug state replay needs now: IF-stepping, approach steps, the approach breakpoint. */

@@ -50,7 +50,9 @@ struct rlog_exit {
 	uint8_t cpl;
 } __attribute__((packed));
 
-#define RLOG_ASYNC_HALTED 1u
+
+/* flags: the vCPU hands its turn to vCPU (flags >> 8) & 0xff here (SMP: one runs at a time). */
+#define RLOG_ASYNC_SWITCH 1u
 
 /* The guest was interrupted between natural exits (a timer tick in a busy loop) and something
  * was delivered there: replay stops it where insn, rip and regs_hash are the same again. */
@@ -59,7 +61,7 @@ struct rlog_async {
 	uint64_t insn;
 	uint64_t rip;
 	uint32_t regs_hash;
-	uint32_t flags;
+	uint32_t flags;  /* RLOG_ASYNC_SWITCH | next vCPU << 8, or 0 */
 } __attribute__((packed));
 
 struct rlog_end {

@@ -72,8 +72,10 @@ void rlog_print_event(FILE *out, const struct rlog_event *ev)
 	case RLOG_ASYNC: {
 		struct rlog_async a;
 		memcpy(&a, d, sizeof(a));
-		fprintf(out, "before #%" PRIu64 " insn=%" PRIu64 " rip=0x%" PRIx64 " regs=%08x%s", a.index, a.insn, a.rip,
-			a.regs_hash, a.flags & RLOG_ASYNC_HALTED ? " halted" : "");
+		fprintf(out, "before #%" PRIu64 " insn=%" PRIu64 " rip=0x%" PRIx64 " regs=%08x", a.index, a.insn, a.rip,
+			a.regs_hash);
+		if (a.flags & RLOG_ASYNC_SWITCH)
+			fprintf(out, " switch to cpu%u", (a.flags >> 8) & 0xff);
 		break;
 	}
 	case RLOG_END: {

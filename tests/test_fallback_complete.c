@@ -33,8 +33,14 @@ static void test_decode(void **state)
 		{ { 0x0f, 0x01, 0xc1 }, 3, 0, FB_OP_VMCALL, 3 },
 		{ { 0x0f, 0x01, 0xd9 }, 3, 0, FB_OP_VMMCALL, 3 },
 		{ { 0x0f, 0x38, 0xf0, 0x00 }, 4, -ENOENT, 0, 0 },        /* movbe with memory: valid, KVM's */
-		{ { 0xf2, 0x0f, 0x38, 0xf1, 0xc1 }, 5, -ENOENT, 0, 0 },  /* crc32: same opcode with F2 */
-		{ { 0xf3, 0x48, 0x0f, 0xb8, 0xc0 }, 5, -ENOENT, 0, 0 },  /* popcnt: not ours */
+		{ { 0xf2, 0x0f, 0x38, 0xf1, 0xc1 }, 5, 0, FB_OP_HOST_EXEC, 5 },  /* crc32: same opcode with F2 */
+		{ { 0xf3, 0x48, 0x0f, 0xb8, 0xc0 }, 5, 0, FB_OP_HOST_EXEC, 5 },  /* popcnt: the host runs it */
+		{ { 0xc4, 0xe2, 0x6d, 0x90, 0x04, 0x88 }, 6, -ENOENT, 0, 0 },   /* vpgatherdd: refused */
+		{ { 0x0f, 0xae, 0x10 }, 3, 0, FB_OP_LDMXCSR, 3 },                /* ldmxcsr: on KVM's image */
+		{ { 0x66, 0x0f, 0xf7, 0xc1 }, 4, -ENOENT, 0, 0 },                /* maskmovdqu: refused */
+		{ { 0x0f, 0x01, 0xf9 }, 3, 0, FB_OP_RDTSCP, 3 },
+		{ { 0x9b }, 1, 0, FB_OP_FWAIT, 1 },
+		{ { 0xdd, 0x05, 0, 0, 0, 0 }, 6, -ENOENT, 0, 0 },                /* x87 fld: not ours */
 		{ { 0x48, 0x0f, 0xc7 }, 3, -EINVAL, 0, 0 },              /* cut off */
 		{ { 0x0f, 0x0b }, 2, -ENOENT, 0, 0 },                    /* ud2 */
 	};
@@ -53,6 +59,8 @@ static void test_decode(void **state)
 	assert_false(in.opsize16);
 	assert_int_equal(fb_decode(VCPU_MODE_PROT32, (const uint8_t[]){ 0x66, 0xcf }, 2, &in), 0);
 	assert_true(in.opsize16);
+	/* Only 64-bit code goes to the host (its encodings are what the host runs). */
+	assert_int_equal(fb_decode(VCPU_MODE_PROT32, (const uint8_t[]){ 0xf3, 0x0f, 0xb8, 0xc0 }, 4, &in), -ENOENT);
 	for (int op = 0; op < FB_OP__COUNT; op++)
 		assert_non_null(fb_op_name(op));
 }
@@ -247,7 +255,7 @@ static int fk_set_xsave(void *ctx, const struct kvm_xsave *x)
 	fs->sets++;
 	return 0;
 }
-static const struct fb_xstate_ops fake_ops = { fk_get_xcr0, fk_set_xcr0, fk_get_xsave, fk_set_xsave };
+static const struct fb_xstate_ops fake_ops = { fk_get_xcr0, fk_set_xcr0, fk_get_xsave, fk_set_xsave, NULL };
 
 /* A CPU with x87, SSE and AVX at the standard offsets (whatever the host has). */
 static const struct fb_xlayout layout = {

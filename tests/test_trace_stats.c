@@ -287,6 +287,57 @@ static void test_decode_groups_by_instruction(void **state)
 	free(b);
 }
 
+/* Emulation failures group by mnemonic (whatever the RIP), with or without --decode, and the
+ * text, JSON and HTML reports show them: 3 popcnt at two RIPs, 1 vpaddd, 1 without bytes. */
+static void test_emulated_by_mnemonic(void **state)
+{
+	(void)state;
+	struct builder *b = new_trace(2);
+	add(b, 0, VMEXIT_EMULATION_FAIL, 1, 4000)->rip = 0x2000;
+	add(b, 1, VMEXIT_EMULATION_FAIL, 2, 6000)->rip = 0x2000;
+	add(b, 0, VMEXIT_EMULATION_FAIL, 3, 5000)->rip = 0x3000;
+	add(b, 0, VMEXIT_EMULATION_FAIL, 4, 30000)->rip = 0x4000;
+	add(b, 0, VMEXIT_EMULATION_FAIL, 5, 1000)->rip = 0x5000;
+	add_io(b, 0, VMEXIT_PIO, 0x3f8, 1, 6, 100)->rip = 0x2000; /* not an emulation failure */
+	b->insns[0] = (struct trace_insn){ .rip = 0x2000, .mode = VCPU_MODE_LONG64, .len = 5, .bytes = { 0xf3, 0x48, 0x0f, 0xb8, 0xc3 } };
+	b->insns[1] = (struct trace_insn){ .rip = 0x3000, .mode = VCPU_MODE_LONG64, .len = 4, .bytes = { 0xf3, 0x0f, 0xb8, 0xc3 } };
+	b->insns[2] = (struct trace_insn){ .rip = 0x4000, .mode = VCPU_MODE_LONG64, .len = 4, .bytes = { 0xc5, 0xf5, 0xfe, 0xc2 } };
+	b->d.insns = b->insns;
+	b->d.ninsns = 3;
+	struct trace_stats s;
+	compute(b, false, 0, &s);
+	assert_int_equal(s.nemulated, 3);
+	assert_string_equal(s.emulated[0].mnemonic, "popcnt");
+	assert_int_equal(s.emulated[0].count, 3);
+	assert_int_equal(s.emulated[0].total_ns, 15000);
+	/* ties on count: more time first */
+	assert_string_equal(s.emulated[1].mnemonic, "vpaddd");
+	assert_int_equal(s.emulated[1].total_ns, 30000);
+	assert_string_equal(s.emulated[2].mnemonic, "(not in the trace file)");
+	struct report_options o = { .top = 10 };
+	char *text = NULL;
+	size_t n;
+	FILE *f = open_memstream(&text, &n);
+	report_text(f, &b->d, &s, &o);
+	fclose(f);
+	assert_non_null(strstr(text, "completed in user space"));
+	assert_non_null(strstr(text, "         3        15.00       5.00  popcnt"));
+	free(text);
+	f = open_memstream(&text, &n);
+	report_json(f, &b->d, &s, &o);
+	fclose(f);
+	assert_non_null(strstr(text, "{\"insn\":\"popcnt\",\"count\":3,\"time_ns\":15000}"));
+	free(text);
+	f = open_memstream(&text, &n);
+	report_html(f, &b->d, &s, &o);
+	fclose(f);
+	assert_non_null(strstr(text, "<table id=\"emulated\">"));
+	assert_non_null(strstr(text, "vpaddd"));
+	free(text);
+	stats_free(&s);
+	free(b);
+}
+
 static void test_empty_trace(void **state)
 {
 	(void)state;
@@ -533,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_report_html),
 		cmocka_unit_test(test_reports_of_an_empty_trace),
 		cmocka_unit_test(test_report_errors),
+		cmocka_unit_test(test_emulated_by_mnemonic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -320,6 +320,23 @@ static void site_tables(FILE *out, const struct trace_stats *s, const struct rep
 	}
 }
 
+static void emulated_table(FILE *out, const struct trace_stats *s)
+{
+	if (!s->nemulated)
+		return;
+	fprintf(out, "<h2>Instructions KVM could not emulate, completed in user space (%zu)</h2>\n<table id=\"emulated\">"
+		     "<thead><tr><th class=\"num\">Samples</th><th class=\"num\">Time \xc2\xb5s</th><th class=\"num\">Avg \xc2\xb5s"
+		     "</th><th>Instruction</th></tr></thead><tbody>\n", s->nemulated);
+	for (size_t i = 0; i < s->nemulated; i++) {
+		const struct stats_emulated *m = &s->emulated[i];
+		fprintf(out, "<tr><td class=\"num\">%" PRIu64 "</td><td class=\"num\">%.2f</td><td class=\"num\">%.2f</td>"
+			     "<td class=\"code\">", m->count, m->total_ns / 1e3, (double)m->total_ns / (double)m->count / 1e3);
+		html_text(out, m->mnemonic);
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</tbody></table>\n", out);
+}
+
 static void insn_table(FILE *out, const struct trace_stats *s, const struct report_options *o)
 {
 	size_t n = report_top_rows(o, s->ninsns);
@@ -370,6 +387,7 @@ void report_html(FILE *out, const struct trace_data *d, const struct trace_stats
 	fputs("</div>\n", out);
 	vcpu_table(out, s, by_time);
 	site_tables(out, s, o);
+	emulated_table(out, s);
 	if (o->decode)
 		insn_table(out, s, o);
 	fputs("<p class=\"meta\">Made by dhyve-report. Times are dhyve's handling time per exit (from KVM_RUN's return to "

@@ -124,6 +124,18 @@ static void json_insns(FILE *out, const struct trace_stats *s, const struct repo
 	fputs("]", out);
 }
 
+static void json_emulated(FILE *out, const struct trace_stats *s)
+{
+	fputs(",\n\"emulated\":[", out);
+	for (size_t i = 0; i < s->nemulated; i++) {
+		const struct stats_emulated *m = &s->emulated[i];
+		fprintf(out, "%s{\"insn\":", i ? ",\n " : "\n ");
+		report_json_string(out, m->mnemonic);
+		fprintf(out, ",\"count\":%" PRIu64 ",\"time_ns\":%" PRIu64 "}", m->count, m->total_ns);
+	}
+	fputs("]", out);
+}
+
 void report_json(FILE *out, const struct trace_data *d, const struct trace_stats *s, const struct report_options *o)
 {
 	bool by_time = o->sort == REPORT_SORT_TIME;
@@ -140,6 +152,7 @@ void report_json(FILE *out, const struct trace_data *d, const struct trace_stats
 	json_vcpus(out, s, by_time);
 	json_sites(out, s, o);
 	json_series(out, s);
+	json_emulated(out, s);
 	if (o->decode)
 		json_insns(out, s, o);
 	fputs("\n}\n", out);

@@ -128,6 +128,17 @@ static void print_insns(FILE *out, const struct trace_stats *s, const struct rep
 	}
 }
 
+static void print_emulated(FILE *out, const struct trace_stats *s)
+{
+	fprintf(out, "\nInstructions KVM could not emulate, completed in user space by dhyve's fallback (%zu):\n"
+		     "%10s %12s %10s  %s\n", s->nemulated, "Samples", "Time_us", "Avg_us", "Instruction");
+	for (size_t i = 0; i < s->nemulated; i++) {
+		const struct stats_emulated *m = &s->emulated[i];
+		fprintf(out, "%10" PRIu64 " %12.2f %10.2f  %s\n", m->count, us((double)m->total_ns),
+			us((double)m->total_ns / (double)m->count), m->mnemonic);
+	}
+}
+
 void report_text(FILE *out, const struct trace_data *d, const struct trace_stats *s, const struct report_options *o)
 {
 	print_header(out, d, s);
@@ -139,6 +150,8 @@ void report_text(FILE *out, const struct trace_data *d, const struct trace_stats
 	unsigned n = stats_kind_order(s->kinds, o->sort == REPORT_SORT_TIME, order);
 	for (unsigned i = 0; i < n; i++)
 		print_histogram(out, s->hist[order[i]], order[i], s->kinds[order[i]].s.count);
+	if (s->nemulated)
+		print_emulated(out, s);
 	if (o->decode)
 		print_insns(out, s, o);
 }

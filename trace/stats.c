@@ -335,6 +335,59 @@ static int compute_insns(const struct trace_data *d, bool by_time, struct trace_
 	return 0;
 }
 
+/* ---- emulation failures by mnemonic ---- */
+
+static int cmp_emulated(const void *a, const void *b, void *by_time)
+{
+	const struct stats_emulated *x = a, *y = b;
+	int c = cmp_busier(x->count, x->total_ns, y->count, y->total_ns, *(bool *)by_time);
+	return c ? c : strcmp(x->mnemonic, y->mnemonic);
+}
+
+/* Few distinct mnemonics fail to emulate, and these exits are rare next to port and MMIO exits:
+ * a decode and a linear search per record is enough. */
+static int compute_emulated(const struct trace_data *d, bool by_time, struct trace_stats *s)
+{
+	size_t cap = 0;
+	for (uint32_t i = 0; i < d->nvcpus; i++)
+		for (uint64_t k = 0; k < d->vcpus[i].nrecords; k++) {
+			const struct trace_record *r = &d->vcpus[i].records[k];
+			if (kind_of(r) != VMEXIT_EMULATION_FAIL)
+				continue;
+			char name[32] = "(not in the trace file)";
+			const struct trace_insn *ti = trace_data_find_insn(d, r->rip, r->mode);
+			if (ti && ti->len) {
+				struct disas_insn in;
+				/* Capstone 4 cannot decode some AVX-512/GFNI/VAES forms the fallback runs. */
+				if (disas_one((enum vcpu_mode)r->mode, r->rip, ti->bytes, ti->len, &in) < 0)
+					snprintf(name, sizeof(name), "(not known to capstone)");
+				else
+					snprintf(name, sizeof(name), "%s", in.mnemonic);
+			}
+			size_t j = 0;
+			while (j < s->nemulated && strcmp(s->emulated[j].mnemonic, name) != 0)
+				j++;
+			if (j == s->nemulated) {
+				if (j == cap) {
+					size_t ncap = cap ? 2 * cap : 16;
+					struct stats_emulated *ne = realloc(s->emulated, ncap * sizeof(*ne));
+					if (!ne)
+						return -ENOMEM;
+					s->emulated = ne;
+					cap = ncap;
+				}
+				s->emulated[j] = (struct stats_emulated){ .count = 0 };
+				snprintf(s->emulated[j].mnemonic, sizeof(s->emulated[j].mnemonic), "%s", name);
+				s->nemulated++;
+			}
+			s->emulated[j].count++;
+			s->emulated[j].total_ns += r->handle_ns;
+		}
+	if (s->nemulated)
+		qsort_r(s->emulated, s->nemulated, sizeof(*s->emulated), cmp_emulated, &by_time);
+	return 0;
+}
+
 /* ---- the whole ---- */
 
 int stats_compute(const struct trace_data *d, const struct stats_options *o, struct trace_stats *s, struct errmsg *e)
@@ -361,6 +414,8 @@ int stats_compute(const struct trace_data *d, const struct stats_options *o, str
 		rc = compute_sites(d, s, VMEXIT_MMIO, false, o->by_time, &s->mmio, &s->nmmio);
 	if (rc == 0 && o->decode)
 		rc = compute_insns(d, o->by_time, s);
+	if (rc == 0)
+		rc = compute_emulated(d, o->by_time, s);
 	if (rc < 0) {
 		unsigned long long n = (unsigned long long)s->nrecords;
 		stats_free(s);
@@ -376,6 +431,7 @@ void stats_free(struct trace_stats *s)
 	free(s->mmio);
 	free(s->series.counts);
 	free(s->insns);
+	free(s->emulated);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -72,6 +72,14 @@ struct stats_insn {
 	char line[256];     /* disas_format()'s line: address, bytes, text */
 };
 
+/* Emulation failures (exits KVM could not emulate, which dhyve's fallback completes in user
+ * space unless the VM ended there) grouped by the mnemonic at their RIP, as the file recorded it. */
+struct stats_emulated {
+	char mnemonic[32];  /* "popcnt", "vpaddd", ...; "(not in the trace file)" without bytes */
+	uint64_t count;
+	uint64_t total_ns;  /* handling time: the completion, in the fallback's case */
+};
+
 struct stats_options {
 	bool decode;        /* fill insns */
 	bool by_time;       /* order ports, addresses and instructions by handling time, not count */
@@ -91,6 +99,8 @@ struct trace_stats {
 	struct stats_site *mmio;
 	struct stats_series series;
 	struct stats_insn *insns;        /* with decode only; ordered as ports */
+	size_t nemulated;
+	struct stats_emulated *emulated; /* always; ordered as ports */
 };
 
 int stats_compute(const struct trace_data *d, const struct stats_options *o, struct trace_stats *s, struct errmsg *e);

@@ -139,13 +139,14 @@ static void decode_exit(struct vcpu *v, struct vm_exit *ex, uint64_t t_ns)
 static bool park_while_paused(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	if (__atomic_load_n(&vm->pause_depth, __ATOMIC_ACQUIRE) == 0 && !__atomic_load_n(&v->held, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&vm->pause_depth, __ATOMIC_ACQUIRE) == 0 && !__atomic_load_n(&v->held, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&v->unscheduled, __ATOMIC_ACQUIRE))
 		return !vm_ended(vm);
 	pthread_mutex_lock(&vm->lock);
 	vm->nparked++;
 	__atomic_store_n(&v->parked, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&vm->cond);
-	while ((vm->pause_depth > 0 || v->held) && !vm->ended)
+	while ((vm->pause_depth > 0 || v->held || v->unscheduled) && !vm->ended)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	__atomic_store_n(&v->parked, false, __ATOMIC_RELEASE);
 	vm->nparked--;

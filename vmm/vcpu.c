@@ -214,6 +214,8 @@ static int apply_guest_debug(struct vcpu *v)
 	if (rc < 0)
 		return rc;
 	struct kvm_guest_debug dbg = { .control = v->dbg_control };
+	if (v->dbg_hide_step)
+		dbg.control &= ~(uint32_t)(KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_BLOCKIRQ);
 	memcpy(dbg.arch.debugreg, v->dbg_db, sizeof(dbg.arch.debugreg));
 	if (v->dbg_extra_step)
 		dbg.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
@@ -241,12 +243,20 @@ uint32_t vcpu_guest_debug_control(const struct vcpu *v)
 	return v->dbg_control;
 }
 
-int vcpu_replay_debug(struct vcpu *v, bool step, uint64_t bp)
+int vcpu_recheck_interrupts(struct vcpu *v)
 {
-	if (v->dbg_extra_step == step && v->dbg_extra_bp == bp)
+	struct kvm_vcpu_events ev;
+	int rc = vcpu_get_events(v, &ev);
+	return rc < 0 ? rc : vcpu_set_events(v, &ev);
+}
+
+int vcpu_replay_debug(struct vcpu *v, bool step, uint64_t bp, bool hide_debugger_step)
+{
+	if (v->dbg_extra_step == step && v->dbg_extra_bp == bp && v->dbg_hide_step == hide_debugger_step)
 		return 0;
 	v->dbg_extra_step = step;
 	v->dbg_extra_bp = bp;
+	v->dbg_hide_step = hide_debugger_step;
 	return apply_guest_debug(v);
 }
 

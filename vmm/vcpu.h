@@ -56,9 +56,13 @@ int vcpu_set_guest_debug(struct vcpu *vcpu, uint32_t control, const uint64_t db[
 /* What the debugger last set (KVM_GUESTDBG_* bits). */
 uint32_t vcpu_guest_debug_control(const struct vcpu *vcpu);
 /* Replay approaching a point between exits: single-steps, and/or an execute breakpoint at linear
- * address bp in DR3 (0 = none), on top of whatever the debugger set; (false, 0) gives the
- * debugger its setting alone back. From the vCPU's thread or while paused. */
-int vcpu_replay_debug(struct vcpu *vcpu, bool step, uint64_t bp);
+ * address bp in DR3 (0 = none), on top of whatever the debugger set; hide_debugger_step turns
+ * the debugger's own single-step (and its interrupt blocking) off meanwhile. (false, 0, false)
+ * gives the debugger its setting alone back. From the vCPU's thread or while paused. */
+int vcpu_replay_debug(struct vcpu *vcpu, bool step, uint64_t bp, bool hide_debugger_step);
+/* Makes KVM look for a pending interrupt at the next entry (writing the events back raises its
+ * KVM_REQ_EVENT): this KVM otherwise notices one raised under IF=0 only at some later event. */
+int vcpu_recheck_interrupts(struct vcpu *vcpu);
 /* Ends the vCPU's KVM_RUN after ns nanoseconds (a VMEXIT_KICK), even if the timer expires while
  * the vCPU is outside KVM_RUN: then the next KVM_RUN returns at once. From the vCPU's thread. */
 int vcpu_arm_slice(struct vcpu *vcpu, uint64_t ns);
@@ -68,6 +72,9 @@ int vcpu_flush_tlb(struct vcpu *vcpu);
 /* A held vCPU stays parked even after vm_resume_all (a debugger stepping one vCPU while the
  * others stay stopped). Safe from any thread. */
 void vcpu_hold(struct vcpu *vcpu, bool hold);
+/* Record and replay run one vCPU at a time: one that may not run parks before KVM_RUN like a
+ * held one, whatever the debugger holds or releases. Takes effect at its next exit (kick it). */
+void vcpu_set_scheduled(struct vcpu *vcpu, bool may_run);
 /* True while the vCPU is parked (VM paused, vCPU held): stopped on purpose, not hung. */
 bool vcpu_parked(const struct vcpu *vcpu);
 /* Pending exception/interrupt state (KVM_GET/SET_VCPU_EVENTS), e.g. to inject #BP. */

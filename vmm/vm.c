@@ -331,10 +331,41 @@ void vcpu_hold(struct vcpu *v, bool hold)
 		vm_kick_vcpu(vm, v->index);
 }
 
+void vcpu_set_scheduled(struct vcpu *v, bool may_run)
+{
+	struct vm *vm = v->vm;
+	pthread_mutex_lock(&vm->lock);
+	__atomic_store_n(&v->unscheduled, !may_run, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 void vm_resume_all(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	if (vm->pause_depth > 0 && --vm->pause_depth == 0)
 		pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
+}
+
+int vm_irq_vector(struct vm *vm, unsigned gsi, uint8_t *vector)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+	if (gsi < KVM_IOAPIC_NUM_PINS && ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &chip) == 0 &&
+	    !chip.chip.ioapic.redirtbl[gsi].fields.mask) {
+		*vector = chip.chip.ioapic.redirtbl[gsi].fields.vector;
+		return 0;
+	}
+	struct kvm_irqchip master = { .chip_id = KVM_IRQCHIP_PIC_MASTER }, slave = { .chip_id = KVM_IRQCHIP_PIC_SLAVE };
+	if (gsi >= 16 || ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &master) < 0 || ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &slave) < 0)
+		return -ENOENT;
+	if (gsi < 8 && !(master.chip.pic.imr & (1u << gsi))) {
+		*vector = (uint8_t)(master.chip.pic.irq_base + gsi);
+		return 0;
+	}
+	if (gsi >= 8 && !(master.chip.pic.imr & 4) && !(slave.chip.pic.imr & (1u << (gsi - 8)))) {
+		*vector = (uint8_t)(slave.chip.pic.irq_base + gsi - 8);
+		return 0;
+	}
+	return -ENOENT;
 }

@@ -81,6 +81,9 @@ int vm_add_exit_hook(struct vm *vm, vmexit_hook_fn fn, void *opaque);
 
 /* Door 3: level of a GSI on the in-kernel irqchip. */
 int vm_irq_line(struct vm *vm, unsigned gsi, bool level);
+/* The vector a GSI raises now, as the in-kernel I/O APIC (an unmasked entry) or else the 8259
+ * pair routes it; -ENOENT when masked everywhere. For replay handing an interrupt to a debugger. */
+int vm_irq_vector(struct vm *vm, unsigned gsi, uint8_t *vector);
 /* Door 3: a message-signalled interrupt (KVM_SIGNAL_MSI). */
 int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 

@@ -24,10 +24,12 @@ struct vcpu {
 	bool thread_created;      /* main thread only: pthread_join is owed */
 	pthread_t running_thread; /* set by the vCPU thread itself, before `running` */
 	pid_t tid;                /* its kernel thread id, for the slice timer */
+	bool unscheduled;         /* record/replay runs one vCPU at a time: the others park */
 	timer_t slice_timer;
 	bool slice_timer_made;
 	bool dbg_extra_step;      /* replay's own stepping and breakpoint, on top of the debugger's */
 	uint64_t dbg_extra_bp;    /* linear address in DR3, 0 = none */
+	bool dbg_hide_step;       /* the debugger's single-step is off for now (replay hands over an interrupt) */
 	bool running;             /* atomic: the thread may be inside KVM_RUN and can be signalled */
 	bool held;                /* under vm->lock: parked even when the VM is not paused */
 	bool parked;              /* under vm->lock (atomic reads): waiting in park_while_paused */

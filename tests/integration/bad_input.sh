@@ -17,7 +17,7 @@ expect_refused() {
 
 # Command line: needs no KVM, checked before the VM is created.
 expect_refused "unknown device emulation 'bogus'" -s 3,bogus -o kernel=$K vm0
-expect_refused "not implemented in this build yet" -s 1:0,virtio-net,tap0 -o kernel=$K vm0
+expect_refused "not implemented in this build yet" -s 1:0,virtio-rnd -o kernel=$K vm0
 expect_refused "already used" -s 3,lpc -s 3,hostbridge -o kernel=$K vm0
 expect_refused "slot 0-31" -s 32,lpc -o kernel=$K vm0
 expect_refused "not a slot number" -s x,lpc -o kernel=$K vm0
