@@ -84,12 +84,15 @@ blob = b"".join(rec(i + 1, *e) for i, e in enumerate(entries)) + rec(0, "TRAILER
 open(out, "wb").write(blob + b"\0" * (-len(blob) % 512))
 EOF
 
-# Workarounds for what this kind of KVM cannot run (PLATFORM.md), honest kernel options that
-# make Linux choose another code path, not skip a check:
+# Kernel options for this kind of KVM (PLATFORM.md), honest ones that make Linux choose another
+# code path, not skip a check:
 #   clearcpuid=151,137  hides POPCNT (X86_FEATURE_POPCNT = 4*32+23) and SSSE3 (4*32+9): the guest
 #                   sees the host's CPUID bits, but KVM fails to emulate popcnt (Linux's hweight)
-#                   and SSE state instructions (ldmxcsr in kernel_fpu_begin, used by the built-in
-#                   SSSE3 BLAKE2s of the random driver) at CPL0.
+#                   and the SSE state instructions (ldmxcsr in kernel_fpu_begin, which the built-in
+#                   SSSE3 BLAKE2s of the random driver runs) at CPL0. dhyve's fallback completes
+#                   them now, but each completion is an exit to user space; without the features
+#                   Linux runs plain integer code instead. Before the fallback had them, these
+#                   options were what got the kernel past them.
 #   cryptomgr.notests  no boot-time self-tests of the SIMD crypto code.
 #   nokaslr         the same layout every run, so RIPs in a report can be compared.
 cmdline="console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 ${DHYVE_LINUX_CMDLINE-clearcpuid=151,137 cryptomgr.notests nokaslr}"
