@@ -1,6 +1,7 @@
 /* The Intel MultiProcessor Specification 1.4 table: CPUs, the I/O APIC and every interrupt's
  * pin, for kernels that find them without ACPI (Linux with acpi=off, or ACPI not built in).
- * Written always, as bhyve does; from the same device-model constants as the ACPI tables. */
+ * Written for Linux bzImages (cli/machine.c says why not for every kernel, as bhyve does); from
+ * the same device-model constants as the ACPI tables. */
 #ifndef DHYVE_DEVMODEL_MPTABLE_H
 #define DHYVE_DEVMODEL_MPTABLE_H
 
