@@ -13,6 +13,7 @@
 #define BOOT_PD_GPA       0x4000ull  /* four page directories, 0x4000-0x7fff */
 #define BOOT_MBI_GPA      0x8000ull  /* Multiboot info struct and memory map */
 #define BOOT_CMDLINE_GPA  0x9000ull  /* kernel command line, NUL-terminated, <= 4 KiB */
+#define BOOT_ZEROPAGE_GPA 0xa000ull  /* Linux boot_params, 4 KiB */
 #define BOOT_STACK_TOP    0x9f000ull /* initial RSP/ESP, grows down into free low memory */
 #define BOOT_KERNEL_MIN   0x100000ull
 

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devmodel/acpi.h"
 #include "devmodel/chardev.h"
 #include "devmodel/fw_cfg.h"
+#include "devmodel/mptable.h"
 #include "devmodel/pci.h"
 #include "devmodel/pci_devices.h"
 #include "devmodel/power.h"
@@ -22,6 +24,10 @@
 #include "trace/oops.h"
 #include "trace/tracer.h"
 #include "vmm/vcpu.h"
+
+/* The PC BIOS area: firmware tables (RSDP, MP floating pointer) live here, where OSes look. */
+#define MACHINE_BIOS_AREA_GPA  0xe0000ull
+#define MACHINE_BIOS_AREA_SIZE 0x20000ull
 
 static const struct { uint16_t base; unsigned irq; const char *label; } com_ports[OPT_NCOM] = {
 	{ UART_COM1_BASE, UART_COM1_IRQ, "com1" },
@@ -304,9 +310,32 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 	if (rc < 0)
 		return rc;
 
+	/* Firmware tables are guest memory, like the kernel: written for a replay too. */
+	if (o->acpi && !o->restore_file) {
+		struct acpi_config ac = { .ncpus = o->ncpus, .com = { o->com[0] != NULL, o->com[1] != NULL } };
+		rc = acpi_install(vm_gmem(m->vm), &ac, NULL, e);
+	}
+	if (rc < 0)
+		return rc;
+
 	struct boot_state bs;
 	if (!o->restore_file) { /* -r: RAM and registers come from the snapshot (machine_restore) */
-		rc = loader_load_file(vm_gmem(m->vm), o->kernel, o->cmdline, &bs, &m->kernel, e);
+		/* What a Linux kernel's e820 map must show as not RAM: the BIOS area (firmware tables)
+		 * and the ECAM window, which Linux only trusts for PCI config when it is reserved. */
+		const struct loader_range reserved[] = {
+			{ MACHINE_BIOS_AREA_GPA, MACHINE_BIOS_AREA_SIZE },
+			{ PCI_ECAM_BASE, PCI_ECAM_SIZE },
+		};
+		struct loader_opts lo = {
+			.cmdline = o->cmdline, .initrd_path = o->initrd,
+			.reserved = reserved, .nreserved = sizeof(reserved) / sizeof(reserved[0]),
+		};
+		rc = loader_load_file_opts(vm_gmem(m->vm), o->kernel, &lo, &bs, &m->kernel, e);
+		/* The MP table, for a Linux kernel without ACPI (acpi=off, or built without it) to find the
+		 * APs and the I/O APIC. Only for Linux: with it in memory, replay.sh's watchpoint replay of
+		 * its test guest diverges (not understood yet), and the test guests have no use for it. */
+		if (rc == 0 && m->kernel.format == KERNEL_BZIMAGE)
+			rc = mptable_install(vm_gmem(m->vm), o->ncpus, e);
 		if (rc < 0)
 			return rc;
 		rc = vcpu_apply_boot_state(vm_vcpu(m->vm, 0), &bs, e);

@@ -31,16 +31,16 @@ void options_usage(FILE *out)
 		"             [-k config_file] [-l lpcdev[,conf]] [-m memsize[K|M|G|T]] [-o var=value]\n"
 		"             [-s slot,emulation[,conf]] vmname\n"
 		"       dhyve -r file [flags] [vmname]\n"
-		"       -A: accepted for bhyve compatibility (ACPI tables come with the PCI devices)\n"
+		"       -A: create ACPI tables\n"
 		"       -c: number of vCPUs (default 1)\n"
 		"       -G: GDB remote stub on port (127.0.0.1 unless addr is given); w: wait for gdb\n"
 		"       -H: accepted (a halted vCPU always sleeps in the kernel here)\n"
 		"       -k: read name=value configuration variables from a file\n"
 		"       -l: LPC device: com1,BACKEND or com2,BACKEND (stdio, pty, file=PATH, unix=PATH, null)\n"
 		"       -m: guest memory (default 256M; a plain number means megabytes)\n"
-		"       -o: set a configuration variable (kernel=PATH, cmdline=STRING, debugexit.port=N,\n"
-		"           trace.entries=N, trace.file=PATH, watchdog=SECONDS, record=DIR, replay=DIR,\n"
-		"           record.copy_images=BOOL, record.panic_at=SYMBOL|ADDR)\n"
+		"       -o: set a configuration variable (kernel=PATH, initrd=PATH, cmdline=STRING,\n"
+		"           debugexit.port=N, trace.entries=N, trace.file=PATH, watchdog=SECONDS, record=DIR,\n"
+		"           replay=DIR, record.copy_images=BOOL, record.panic_at=SYMBOL|ADDR)\n"
 		"       -P: accepted (PAUSE exits are handled by KVM)\n"
 		"       -r: resume from a snapshot file (dhyvectl --checkpoint/--suspend); the VM name\n"
 		"           and configuration come from it unless given here\n"
@@ -352,8 +352,11 @@ int options_from_config(const struct config *cfg, struct dhyve_options *o, struc
 	if (o->restore_file && (!o->restore_file[0] || config_get(cfg, "record") || config_get(cfg, "replay")))
 		return errmsg_set(e, EINVAL, "-r %s: needs a file, and cannot be combined with record= or replay= yet", o->restore_file);
 	o->cmdline = config_get(cfg, "cmdline");
+	o->initrd = config_get(cfg, "initrd");
 	if (!o->kernel)
-		return errmsg_set(e, EINVAL, "no kernel to boot: give -o kernel=PATH (ELF or Multiboot)");
+		return errmsg_set(e, EINVAL, "no kernel to boot: give -o kernel=PATH (ELF, Multiboot or Linux bzImage)");
+	if (o->initrd && !o->initrd[0])
+		return errmsg_set(e, EINVAL, "initrd: empty path");
 
 	uint64_t port;
 	o->debugexit_port = -1;

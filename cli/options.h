@@ -28,6 +28,7 @@ struct dhyve_options {
 	const char *com[OPT_NCOM];     /* back-end spec of com1/com2, or NULL when absent */
 	const char *kernel;            /* -o kernel=PATH */
 	const char *cmdline;           /* -o cmdline=STRING */
+	const char *initrd;            /* -o initrd=PATH: Linux initramfs (bzImage kernels only) */
 	int debugexit_port;            /* -o debugexit.port=N, -1 when off */
 	int gdb_port;                  /* -G [w][addr:]port: -1 when off */
 	const char *gdb_addr;          /* listen address, default 127.0.0.1 */

@@ -1,4 +1,4 @@
-/* Fuzz target loader: the input is a kernel image (ELF64, ELF32 or Multiboot) loaded by
+/* Fuzz target loader: the input is a kernel image (ELF64, ELF32, Multiboot or bzImage) loaded by
  * loader_load_image into a fresh, small guest; a success must describe a loadable, startable kernel. */
 #include <string.h>
 
@@ -45,7 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   "load range [%#llx, %#llx)", (unsigned long long)info.load_lo, (unsigned long long)info.load_hi);
 		FUZZ_CHECK(bs.rip >= info.load_lo && bs.rip < info.load_hi, "entry outside the image");
 		FUZZ_CHECK(bs.rsp == BOOT_STACK_TOP && bs.rflags == 0x2, "stack/flags");
-		if (info.format == KERNEL_ELF64) {
+		if (info.format == KERNEL_BZIMAGE) {
+			FUZZ_CHECK(bs.rsi == BOOT_ZEROPAGE_GPA && bs.cs.selector == 0x10 && bs.ds.selector == 0x18 &&
+				   info.load_hi <= (1ull << 32), "bzImage state");
+			FUZZ_CHECK(bs.mode == BOOT_MODE_LONG64 ? bs.rip == info.load_lo + 0x200 : bs.rip == info.load_lo,
+				   "bzImage entry");
+		} else if (info.format == KERNEL_ELF64) {
 			FUZZ_CHECK(bs.mode == BOOT_MODE_LONG64 && bs.cs.selector == BOOT_SEL_CODE64, "ELF64 state");
 		} else {
 			FUZZ_CHECK(info.format == KERNEL_ELF32 || info.format == KERNEL_MULTIBOOT, "format %d", info.format);

@@ -241,6 +241,23 @@ def mb_header(flags, extra=b""):
     return struct.pack("<III", MB_MAGIC, flags, (-(MB_MAGIC + flags)) & 0xffffffff) + extra
 
 
+def bzimage(version=0x20f, xloadflags=0x7f, init_size=0x8000, klen=0x400):
+    """A Linux setup header (protocol 2.15 by default) with a tiny 'kernel' at 1 MiB."""
+    img = bytearray(4 * 512)
+    img[0x1f1] = 3
+    struct.pack_into("<H", img, 0x1fe, 0xaa55)
+    img[0x200:0x202] = bytes([0xeb, 0x6a])
+    img[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", img, 0x206, version)
+    img[0x211] = 0x01
+    struct.pack_into("<IIII", img, 0x214, 0x100000, 0, 0, 0)
+    struct.pack_into("<I", img, 0x22c, 0x7fffffff)
+    struct.pack_into("<H", img, 0x236, xloadflags)
+    struct.pack_into("<I", img, 0x238, 0x7ff)
+    struct.pack_into("<QI", img, 0x258, 0x100000, init_size)
+    return bytes(img) + b"\xf4" * klen
+
+
 def loader_seeds():
     write("loader", "elf64_min", elf64())
     write("loader", "elf64_two_segments", elf64(entry=0x101000, segs=((0x100000, b"\x90" * 32, 0x1000),
@@ -258,6 +275,8 @@ def loader_seeds():
     write("loader", "multiboot_aout", aout + bytes(32 - len(aout) % 32) + b"\xf4" * 32)
     write("loader", "multiboot_bad_checksum", struct.pack("<III", MB_MAGIC, 0, 0) + elf64())
     write("loader", "elf64_dyn", elf64(etype=3))
+    write("loader", "bzimage_64", bzimage())
+    write("loader", "bzimage_32", bzimage(version=0x20b))
 
 
 # ---- gdb_packet: flag byte, then what gdb sends ---------------------------------------------

@@ -81,17 +81,19 @@ static int write_guest(const struct gmem *m, const struct ldr_kernel *k, enum ke
 	return 0;
 }
 
-int loader_load_image(const struct gmem *m, const uint8_t *img, size_t len, const char *cmdline,
-		      struct boot_state *bs, struct kernel_info *info, struct errmsg *e)
+int loader_load_image_opts(const struct gmem *m, const uint8_t *img, size_t len,
+			   const struct loader_opts *o, struct boot_state *bs, struct kernel_info *info,
+			   struct errmsg *e)
 {
 	if (!img || len == 0)
 		return errmsg_set(e, EINVAL, "empty kernel image");
 	if (len > LOADER_MAX_IMAGE)
 		return errmsg_set(e, EFBIG, "kernel image of %zu bytes is larger than %llu MiB", len,
 				  LOADER_MAX_IMAGE >> 20);
-	if (!cmdline)
-		cmdline = "";
-	size_t cmdlen = strnlen(cmdline, LOADER_CMDLINE_MAX + 1);
+	struct loader_opts opts = *o;
+	if (!opts.cmdline)
+		opts.cmdline = "";
+	size_t cmdlen = strnlen(opts.cmdline, LOADER_CMDLINE_MAX + 1);
 	if (cmdlen > LOADER_CMDLINE_MAX)
 		return errmsg_set(e, E2BIG, "kernel command line is longer than %d bytes", LOADER_CMDLINE_MAX);
 	if (!gmem_map(m, 0, LDR_LOW_RAM)) {
@@ -99,6 +101,18 @@ int loader_load_image(const struct gmem *m, const uint8_t *img, size_t len, cons
 		return errmsg_set(e, EINVAL, "guest RAM (%s) does not cover [0, 0x%llx), where the loader puts its boot structures and stack",
 				  ldr_ram_str(m, ram, sizeof(ram)), LDR_LOW_RAM);
 	}
+	if (info)
+		memset(info, 0, sizeof(*info));
+	struct boot_state st;
+	memset(&st, 0, sizeof(st));
+	if (ldr_is_bzimage(img, len)) {
+		int r = ldr_bzimage_load(m, img, len, &opts, cmdlen, &st, info, e);
+		if (r >= 0)
+			*bs = st;
+		return r < 0 ? r : 0;
+	}
+	if (opts.initrd)
+		return errmsg_set(e, EINVAL, "an initrd can only be given with a Linux bzImage kernel, and this is none (no \"HdrS\" at 0x202)");
 
 	/* ~6 KiB of segment table: on the heap, so fuzzers with small stacks are fine too. */
 	struct ldr_kernel *k = calloc(1, sizeof(*k));
@@ -106,14 +120,12 @@ int loader_load_image(const struct gmem *m, const uint8_t *img, size_t len, cons
 		return errmsg_set(e, ENOMEM, "out of memory");
 	enum kernel_format fmt = 0;
 	enum boot_mode mode = 0;
-	struct boot_state st;
-	memset(&st, 0, sizeof(st));
 
 	int r = parse(img, len, k, &fmt, &mode, e);
 	if (r >= 0)
 		r = ldr_segments_check(m, k, mode, e);
 	if (r >= 0)
-		r = write_guest(m, k, fmt, mode, cmdline, cmdlen, &st, e);
+		r = write_guest(m, k, fmt, mode, opts.cmdline, cmdlen, &st, e);
 	if (r >= 0 && info) {
 		info->format = fmt;
 		info->entry = k->entry_pa;
@@ -125,38 +137,47 @@ int loader_load_image(const struct gmem *m, const uint8_t *img, size_t len, cons
 	return r < 0 ? r : 0;
 }
 
-/* The whole file in one buffer: kernels are small, and libelf wants the image in memory. */
-static int read_file(const char *path, uint8_t **buf, size_t *len, struct errmsg *e)
+int loader_load_image(const struct gmem *m, const uint8_t *img, size_t len, const char *cmdline,
+		      struct boot_state *bs, struct kernel_info *info, struct errmsg *e)
+{
+	struct loader_opts o = { .cmdline = cmdline };
+	return loader_load_image_opts(m, img, len, &o, bs, info, e);
+}
+
+/* The whole file in one buffer: kernels are small, and libelf wants the image in memory. what
+ * ("kernel", "initrd") names the file in messages; max is the largest size accepted. */
+static int read_file(const char *what, const char *path, uint64_t max, uint8_t **buf, size_t *len,
+		     struct errmsg *e)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int err = errno;
-		return errmsg_set(e, err, "cannot open kernel %s: %s", path, strerror(err));
+		return errmsg_set(e, err, "cannot open %s %s: %s", what, path, strerror(err));
 	}
 	struct stat st;
 	int r = 0;
 	if (fstat(fd, &st) < 0) {
 		int err = errno;
-		r = errmsg_set(e, err, "cannot stat kernel %s: %s", path, strerror(err));
+		r = errmsg_set(e, err, "cannot stat %s %s: %s", what, path, strerror(err));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		r = errmsg_set(e, EISDIR, "kernel %s: %s", path, strerror(EISDIR));
+		r = errmsg_set(e, EISDIR, "%s %s: %s", what, path, strerror(EISDIR));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		r = errmsg_set(e, EINVAL, "kernel %s is not a regular file", path);
+		r = errmsg_set(e, EINVAL, "%s %s is not a regular file", what, path);
 		goto out;
 	}
-	if ((uint64_t)st.st_size > LOADER_MAX_IMAGE) {
-		r = errmsg_set(e, EFBIG, "kernel %s is %lld bytes, more than the %llu MiB limit: %s", path,
-			       (long long)st.st_size, LOADER_MAX_IMAGE >> 20, strerror(EFBIG));
+	if ((uint64_t)st.st_size > max) {
+		r = errmsg_set(e, EFBIG, "%s %s is %lld bytes, more than the %llu MiB limit: %s", what, path,
+			       (long long)st.st_size, (unsigned long long)(max >> 20), strerror(EFBIG));
 		goto out;
 	}
 	size_t size = (size_t)st.st_size;
 	uint8_t *p = malloc(size ? size : 1);
 	if (!p) {
-		r = errmsg_set(e, ENOMEM, "kernel %s: no memory for %zu bytes", path, size);
+		r = errmsg_set(e, ENOMEM, "%s %s: no memory for %zu bytes", what, path, size);
 		goto out;
 	}
 	size_t got = 0;
@@ -166,7 +187,7 @@ static int read_file(const char *path, uint8_t **buf, size_t *len, struct errmsg
 			continue;
 		if (n < 0) {
 			int err = errno;
-			r = errmsg_set(e, err, "cannot read kernel %s: %s", path, strerror(err));
+			r = errmsg_set(e, err, "cannot read %s %s: %s", what, path, strerror(err));
 			free(p);
 			goto out;
 		}
@@ -182,21 +203,50 @@ out:
 	return r;
 }
 
-int loader_load_file(const struct gmem *m, const char *path, const char *cmdline,
-		     struct boot_state *bs, struct kernel_info *info, struct errmsg *e)
+int loader_load_file_opts(const struct gmem *m, const char *path, const struct loader_opts *o,
+			  struct boot_state *bs, struct kernel_info *info, struct errmsg *e)
 {
-	uint8_t *img = NULL;
-	size_t len = 0;
-	int r = read_file(path, &img, &len, e);
+	uint8_t *img = NULL, *initrd = NULL;
+	size_t len = 0, initrd_len = 0;
+	struct loader_opts opts = *o;
+	int r = read_file("kernel", path, LOADER_MAX_IMAGE, &img, &len, e);
 	if (r < 0)
 		return r;
-	if (len == 0)
+	if (len == 0) {
 		r = errmsg_set(e, EINVAL, "kernel %s is empty", path);
-	else if ((r = loader_load_image(m, img, len, cmdline, bs, info, e)) < 0 && e) {
+		goto out;
+	}
+	if (opts.initrd_path) {
+		/* Larger than all of guest RAM can never fit: refused before reading it. */
+		r = read_file("initrd", opts.initrd_path, m->ram_size, &initrd, &initrd_len, e);
+		if (r == -EFBIG) {
+			char ram[32];
+			r = errmsg_set(e, EFBIG, "initrd %s is larger than guest RAM (%s)", opts.initrd_path,
+				       ldr_ram_str(m, ram, sizeof(ram)));
+		}
+		if (r < 0)
+			goto out;
+		if (initrd_len == 0) {
+			r = errmsg_set(e, EINVAL, "initrd %s is empty", opts.initrd_path);
+			goto out;
+		}
+		opts.initrd = initrd;
+		opts.initrd_len = initrd_len;
+	}
+	if ((r = loader_load_image_opts(m, img, len, &opts, bs, info, e)) < 0 && e) {
 		/* Every message of this function names the file, as the read errors above do. */
 		struct errmsg inner = *e;
 		errmsg_set(e, r, "kernel %s: %s", path, inner.text);
 	}
+out:
 	free(img);
+	free(initrd);
 	return r;
+}
+
+int loader_load_file(const struct gmem *m, const char *path, const char *cmdline,
+		     struct boot_state *bs, struct kernel_info *info, struct errmsg *e)
+{
+	struct loader_opts o = { .cmdline = cmdline };
+	return loader_load_file_opts(m, path, &o, bs, info, e);
 }

@@ -64,6 +64,28 @@ extern const struct boot_segment ldr_data_seg; /* flat 4 GiB data, selector BOOT
 int ldr_write_gdt(const struct gmem *m, struct boot_state *bs, struct errmsg *e);
 void ldr_state_prot32(struct boot_state *bs, uint32_t entry);
 
+/* e820.c: the memory map a Linux kernel gets. */
+#define LDR_E820_MAX      128 /* what boot_params has room for */
+#define LDR_E820_RAM      1
+#define LDR_E820_RESERVED 2
+struct ldr_e820_entry {
+	uint64_t addr, size;
+	uint32_t type;
+};
+struct ldr_e820 {
+	struct ldr_e820_entry entry[LDR_E820_MAX];
+	unsigned n;
+};
+/* Every RAM slot of m as RAM, except [0xa0000, 1 MiB) and the reserved ranges, which are
+ * listed as reserved; sorted by address. */
+int ldr_e820_build(const struct gmem *m, const struct loader_range *reserved, unsigned nreserved,
+		   struct ldr_e820 *map, struct errmsg *e);
+
+/* bzimage.c */
+bool ldr_is_bzimage(const uint8_t *img, size_t len);
+int ldr_bzimage_load(const struct gmem *m, const uint8_t *img, size_t len, const struct loader_opts *o,
+		     size_t cmdlen, struct boot_state *bs, struct kernel_info *info, struct errmsg *e);
+
 /* longmode.c */
 int ldr_write_page_tables(const struct gmem *m, struct errmsg *e);
 void ldr_state_long64(struct boot_state *bs, uint64_t entry);

@@ -445,6 +445,19 @@ static void test_kernel_and_cmdline(void **state)
 	expect_ok(&r);
 	assert_string_equal(r.o.kernel, "/boot/k");
 	assert_string_equal(r.o.cmdline, "console=ttyS0 quiet");
+	assert_null(r.o.initrd);
+	done(&r);
+
+	/* A Linux kernel with its initrd, as the issue spells it. */
+	RUN(&r, "-A", "-o", "kernel=bzImage", "-o", "initrd=/tmp/initrd.img", "-o", "cmdline=console=ttyS0", "vm");
+	expect_ok(&r);
+	assert_string_equal(r.o.kernel, "bzImage");
+	assert_string_equal(r.o.initrd, "/tmp/initrd.img");
+	assert_true(r.o.acpi);
+	done(&r);
+
+	RUN(&r, "-o", "kernel=bzImage", "-o", "initrd=", "vm");
+	expect_fail(&r, EINVAL, "initrd: empty path");
 	done(&r);
 
 	RUN(&r, "-c", "2", "vm");

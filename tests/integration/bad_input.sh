@@ -62,6 +62,32 @@ cp $K $TMP/far.elf
 printf '\x00\x00\x00\x10\x00\x00\x00\x00' | dd of=$TMP/far.elf bs=1 seek=88 conv=notrunc status=none
 expect_refused "outside guest RAM" -m 64M -o kernel=$TMP/far.elf vm0
 
+# Linux bzImages: a header with Debian's init_size (64 MiB) at 16 MiB in 32 MiB of RAM, an old
+# protocol, an initrd with a kernel that is no bzImage, a missing initrd.
+mkbz() { # mkbz FILE VERSION
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+img = bytearray(4 * 512 + 0x400)
+img[0x1f1] = 3
+img[0x201] = 0x6a
+img[0x202:0x206] = b"HdrS"
+struct.pack_into("<H", img, 0x206, int(sys.argv[2], 16))
+img[0x211] = 1
+struct.pack_into("<I", img, 0x22c, 0x7fffffff)
+struct.pack_into("<H", img, 0x236, 1)
+struct.pack_into("<I", img, 0x238, 0x7ff)
+struct.pack_into("<QI", img, 0x258, 0x1000000, 0x4000000)
+open(sys.argv[1], "wb").write(img)
+PY
+}
+mkbz $TMP/big.bz 0x20f
+expect_refused "big.bz: kernel does not fit" -m 32M -o kernel=$TMP/big.bz vm0
+mkbz $TMP/old.bz 0x205
+expect_refused "old.bz: Linux boot protocol 2.05 is older than 2.06" -o kernel=$TMP/old.bz vm0
+printf 'x' >$TMP/initrd.img
+expect_refused "only be given with a Linux bzImage" -o kernel=$K -o initrd=$TMP/initrd.img vm0
+expect_refused "initrd $TMP/missing.img" -m 128M -o kernel=$TMP/big.bz -o initrd=$TMP/missing.img vm0
+
 # Without /dev/kvm (a private mount namespace with an empty /dev): one clear message.
 if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
 	status=0

