@@ -193,6 +193,10 @@ static void check_masks(struct pci_fuzz *f, bool guest)
 		unsigned d = devfns[i];
 		struct pci_func *p = pci_find(f->bus, d / PCI_FUNCS, d % PCI_FUNCS);
 		FUZZ_CHECK(p, "%u:%u gone", d / 8, d % 8);
+		/* Most operations change no config byte: one memcmp then spares the byte loop, which
+		 * was a quarter of this harness's time (perf). */
+		if (memcmp(f->prev[i], p->cfg, PCI_CFG_SIZE) == 0)
+			continue;
 		if (guest)
 			for (unsigned r = 0; r < PCI_CFG_SIZE; r++) {
 				uint8_t changed = (uint8_t)((p->cfg[r] ^ f->prev[i][r]) & ~(p->wmask[r] | p->w1cmask[r]));
@@ -447,6 +451,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		};
 		guest_ops_run(&t, data, size);
 		check_clone(f);
+		/* What the input left behind, for the reproducer's self-test. */
+		uint8_t img[BUS_IMG_MAX];
+		size_t n;
+		save_bus(f->bus, img, &n);
+		fuzz_outcome_add(img, n);
+		fuzz_outcome_add(f->gsi, sizeof(f->gsi));
+		fuzz_outcome_u64(f->msis);
 		pci_bus_destroy(f->bus);
 	}
 	iobus_destroy(&f->pio);
