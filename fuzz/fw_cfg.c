@@ -1,4 +1,4 @@
-/* Fuzz target fw_cfg: a fresh fw_cfg with a few items and files on ports 0x510-0x51b and 16 KiB of
+/* Fuzz target fw_cfg: an fw_cfg with a few items and files on ports 0x510-0x51b and 16 KiB of
  * guest RAM, driven by guest operations; a reference model predicts every data byte and every DMA result. */
 #include <errno.h>
 #include <stdbool.h>
@@ -33,6 +33,7 @@ struct fwc_fuzz {
 	uint8_t sig[4], id[4], ram_size[8], cpus[2], dir[MAXITEM];
 	uint16_t key;
 	uint32_t offset, dma_high;
+	uint8_t clean[FW_CFG_STATE_SIZE]; /* the power-on image each input starts from */
 };
 
 static const char *const file_names[NFILES] = { "etc/boot-fail-wait", "etc/e820", "bootorder", "etc/empty" };
@@ -292,45 +293,84 @@ static bool publish(struct fwc_fuzz *f)
 	return fw_cfg_set_u32(f->fw, FW_CFG_ID, 0) == -EINVAL && fw_cfg_add_file(f->fw, "etc/e820", NULL, 0) == -EEXIST;
 }
 
+/* The machine, kept between inputs: creating the device and publishing its items and files cost
+ * more than a short input. Each input gets it back at power-on: fw_cfg_reset and the power-on
+ * image (selector, offset and the DMA address's high half), both RAMs zeroed, the model's cursor
+ * cleared. The items never change after publish. */
+static struct fwc_fuzz *kept;
+
+static void drop(struct fwc_fuzz *f)
+{
+	iobus_destroy(&f->pio);
+	fw_cfg_destroy(f->fw);
+	guest_ram_free(f->ram, RAM_SIZE);
+	guest_ram_free(f->sram, RAM_SIZE);
+	free(f);
+}
+
+static struct fwc_fuzz *create(void)
+{
+	struct fwc_fuzz *f = calloc(1, sizeof(*f));
+	struct errmsg e;
+	if (!f)
+		return NULL;
+	iobus_init(&f->pio, "pio");
+	f->ram = guest_ram_alloc(RAM_SIZE);
+	f->sram = guest_ram_alloc(RAM_SIZE);
+	if (f->ram && f->sram) {
+		gmem_init_flat(&f->mem, f->ram, RAM_SIZE);
+		gmem_init_flat(&f->shadow, f->sram, RAM_SIZE);
+		f->fw = fw_cfg_create(&f->mem);
+	}
+	if (!f->fw) {
+		drop(f);
+		return NULL;
+	}
+	FUZZ_CHECK(publish(f), "publishing the items failed");
+	if (iobus_register(&f->pio, FW_CFG_PORT_SEL, FW_CFG_PORT_COUNT, "fw_cfg", fw_cfg_access, f->fw, &e) != 0 ||
+	    iobus_register(&f->pio, FW_CFG_PORT_DMA, FW_CFG_DMA_COUNT, "fw_cfg_dma", fw_cfg_dma_access, f->fw, &e) != 0) {
+		drop(f);
+		return NULL;
+	}
+	FUZZ_CHECK(fw_cfg_save(f->fw, f->clean, sizeof(f->clean)) == FW_CFG_STATE_SIZE, "save");
+	return f;
+}
+
+static struct fwc_fuzz *machine(void)
+{
+	if (kept && fuzz_fresh_machines) {
+		drop(kept);
+		kept = NULL;
+	}
+	if (!kept)
+		return kept = create();
+	fw_cfg_reset(kept->fw);
+	FUZZ_CHECK(fw_cfg_load(kept->fw, kept->clean, FW_CFG_STATE_SIZE) == 0, "the power-on image refused");
+	memset(kept->ram, 0, RAM_SIZE);
+	memset(kept->sram, 0, RAM_SIZE);
+	kept->key = 0;
+	kept->offset = kept->dma_high = 0;
+	return kept;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fwc_fuzz f;
-	struct errmsg e;
-	f.key = 0;
-	f.offset = f.dma_high = 0;
-	iobus_init(&f.pio, "pio");
-	f.ram = guest_ram_alloc(RAM_SIZE);
-	f.sram = guest_ram_alloc(RAM_SIZE);
-	f.fw = NULL;
-	if (f.ram && f.sram) {
-		gmem_init_flat(&f.mem, f.ram, RAM_SIZE);
-		gmem_init_flat(&f.shadow, f.sram, RAM_SIZE);
-		f.fw = fw_cfg_create(&f.mem);
-	}
-	if (f.fw) {
-		FUZZ_CHECK(publish(&f), "publishing the items failed");
-		if (iobus_register(&f.pio, FW_CFG_PORT_SEL, FW_CFG_PORT_COUNT, "fw_cfg", fw_cfg_access, f.fw, &e) == 0 &&
-		    iobus_register(&f.pio, FW_CFG_PORT_DMA, FW_CFG_DMA_COUNT, "fw_cfg_dma", fw_cfg_dma_access, f.fw,
-				   &e) == 0) {
-			check_state(&f, true);
-			struct guest_ops_target t = {
-				.pio = &f.pio,
-				.pio_base = FW_CFG_PORT_SEL,
-				.mem = &f.mem,
-				.device = on_device,
-				.after_op = after_op,
-				.ctx = &f,
-			};
-			guest_ops_run(&t, data, size);
-			/* What the input left behind, for the reproducer's self-test. */
-			uint8_t img[FW_CFG_STATE_SIZE];
-			fuzz_outcome_add(img, fw_cfg_save(f.fw, img, sizeof(img)));
-			fuzz_outcome_add(f.ram, RAM_SIZE);
-		}
-	}
-	iobus_destroy(&f.pio);
-	fw_cfg_destroy(f.fw);
-	guest_ram_free(f.ram, RAM_SIZE);
-	guest_ram_free(f.sram, RAM_SIZE);
+	struct fwc_fuzz *f = machine();
+	if (!f)
+		return 0;
+	check_state(f, true);
+	struct guest_ops_target t = {
+		.pio = &f->pio,
+		.pio_base = FW_CFG_PORT_SEL,
+		.mem = &f->mem,
+		.device = on_device,
+		.after_op = after_op,
+		.ctx = f,
+	};
+	guest_ops_run(&t, data, size);
+	/* What the input left behind, for the reproducer's self-test. */
+	uint8_t img[FW_CFG_STATE_SIZE];
+	fuzz_outcome_add(img, fw_cfg_save(f->fw, img, sizeof(img)));
+	fuzz_outcome_add(f->ram, RAM_SIZE);
 	return 0;
 }
