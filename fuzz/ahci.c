@@ -98,6 +98,7 @@ struct ahci_fuzz {
 	bool snapshots; /* the input saved or loaded: check a clone at the end */
 	unsigned msis;
 	uint8_t clean[IMG_MAX]; /* the HBA's power-on image, which each input starts from */
+	struct guest_ram_dirty dirty; /* the RAM pages an input wrote */
 	size_t nclean;
 };
 
@@ -306,6 +307,7 @@ static struct ahci_fuzz *create(void)
 	z->cd = (struct ramdisk){ .data = calloc(1, CD_BYTES), .size = CD_BYTES, .ro = true };
 	if (z->ram && z->hd.data && z->cd.data) {
 		gmem_init_flat(&z->mem, z->ram, RAM_SIZE);
+		guest_ram_track(&z->dirty, &z->mem, RAM_SIZE);
 		z->bus = build(z);
 	}
 	if (!z->bus) {
@@ -329,7 +331,7 @@ static struct ahci_fuzz *machine(void)
 	pci_bus_reset(z->bus);
 	FUZZ_CHECK(ahci_load(z->a, z->clean, z->nclean) == 0, "the power-on image refused");
 	FUZZ_CHECK(!z->a->irq_level && !z->line, "interrupt still up after reset");
-	memset(z->ram, 0, RAM_SIZE);
+	guest_ram_zero_dirty(&z->dirty, z->ram);
 	if (z->hd.dirty)
 		memset(z->hd.data, 0, HD_BYTES);
 	z->hd.dirty = false;

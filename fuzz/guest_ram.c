@@ -72,3 +72,45 @@ void guest_ram_free(void *ram, size_t size)
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	munmap((uint8_t *)ram - page, len + 2 * page);
 }
+
+#define TRACK_PAGE 4096u
+
+static void note_write(void *ctx, uint64_t gpa, uint64_t len)
+{
+	struct guest_ram_dirty *d = ctx;
+	if (gpa >= d->size || len == 0)
+		return;
+	uint64_t last = (gpa + len - 1 < d->size ? gpa + len - 1 : d->size - 1) / TRACK_PAGE;
+	for (uint64_t pg = gpa / TRACK_PAGE; pg <= last; pg++) {
+		if (pg >= GUEST_RAM_TRACKED_PAGES) {
+			d->all = true;
+			return;
+		}
+		d->pages[pg / 64] |= 1ull << (pg % 64);
+	}
+}
+
+void guest_ram_track(struct guest_ram_dirty *d, struct gmem *m, uint64_t size)
+{
+	memset(d, 0, sizeof(*d));
+	d->observer = (struct gmem_observer){ .wrote = note_write, .ctx = d };
+	d->size = size;
+	d->all = true; /* until the first zeroing, nothing is known about its contents */
+	m->observer = &d->observer;
+}
+
+void guest_ram_zero_dirty(struct guest_ram_dirty *d, void *ram)
+{
+	if (d->all) {
+		memset(ram, 0, d->size);
+	} else {
+		for (uint64_t pg = 0; pg < GUEST_RAM_TRACKED_PAGES && pg * TRACK_PAGE < d->size; pg++) {
+			if (!(d->pages[pg / 64] & 1ull << (pg % 64)))
+				continue;
+			uint64_t at = pg * TRACK_PAGE, n = d->size - at < TRACK_PAGE ? d->size - at : TRACK_PAGE;
+			memset((uint8_t *)ram + at, 0, n);
+		}
+	}
+	d->all = false;
+	memset(d->pages, 0, sizeof(d->pages));
+}

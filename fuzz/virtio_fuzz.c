@@ -51,6 +51,7 @@ bool vfz_create(struct vfz *z)
 	if (!z->ram)
 		return false;
 	gmem_init_flat(&z->mem, z->ram, VFZ_RAM);
+	guest_ram_track(&z->dirty, &z->mem, VFZ_RAM);
 	iobus_init(&z->mmio, "mmio");
 	struct errmsg e;
 	z->bus = pci_bus_create(&(struct pci_bus_config){ .mmio = &z->mmio, .irq = { irq_sink, z },
@@ -92,7 +93,7 @@ void vfz_restore(struct vfz *z)
 	/* The reset leaves the MSI-X table as it was (as hardware does); the image holds it too. */
 	FUZZ_CHECK(virtio_pci_load(z->vp, z->clean, z->nclean) == 0, "the power-on image refused");
 	FUZZ_CHECK(!z->line && !z->f->intx_asserted, "INTx still up after a reset");
-	memset(z->ram, 0, VFZ_RAM);
+	guest_ram_zero_dirty(&z->dirty, z->ram); /* zeroing all 128 KiB was 12% of an input */
 	z->msis = z->input_notifies = 0;
 	z->loaded = false;
 }

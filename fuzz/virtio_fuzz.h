@@ -12,6 +12,7 @@
 #include "devmodel/iobus.h"
 #include "devmodel/pci.h"
 #include "devmodel/virtio_pci.h"
+#include "fuzz/guest_ram.h"
 
 #define VFZ_SLOT 4
 #define VFZ_RAM (128u * 1024)
@@ -44,6 +45,7 @@ struct vfz {
 	/* Machines are kept between inputs (building one cost more than most inputs): vfz_keep takes
 	 * the transport's power-on image, vfz_restore puts the machine back to it. stale: the input
 	 * did what a reset cannot undo (added or removed a function), so the machine is rebuilt. */
+	struct guest_ram_dirty dirty; /* the RAM pages an input wrote */
 	uint8_t clean[4096];
 	size_t nclean;
 	bool stale;
