@@ -71,9 +71,8 @@ static int run_file(const char *path, unsigned *count)
 		free(buf);
 		return -1;
 	}
-	/* Say which input runs before it runs: a crash then names its input. */
-	if (!selftest.pass2)
-		fprintf(stderr, "running %s (%zu bytes)\n", path, len);
+	/* Say which input runs before it runs: a crash then names its input (in either pass). */
+	fprintf(stderr, "running %s (%zu bytes)\n", path, len);
 	/* An exact-size copy, so ASan sees an overread of even one byte past the input. */
 	uint8_t *exact = malloc(len ? len : 1);
 	if (exact) {
