@@ -27,30 +27,30 @@ WORK=$(mktemp -d /tmp/dhyve-fuzz-rate.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 # rate BUILD TARGET TAG: runs one harness from the committed seeds; prints "execs/s avg-input-bytes".
+# The rate is per second of CPU time the harness got (user + system): on a machine shared with other
+# work, wall-clock rates of the same binary varied by a factor of 2 between runs.
 rate() {
 	local b=$1 t=$2 dir=$WORK/$3-$2
 	mkdir -p "$dir"
 	local args=(-max_total_time="$SECS" -print_final_stats=1 -timeout=10 -rss_limit_mb=4096) seeds=()
 	[ -n "$MAXLEN" ] && args+=(-max_len="$MAXLEN")
 	[ -d "$SRC/fuzz/corpus/$t" ] && [ "$t" != empty ] && seeds=("$SRC/fuzz/corpus/$t")
-	local start end execs
-	start=$(date +%s%N)
+	local execs
 	# No leak check at exit: it would count against the rate and it is not what is measured here.
-	if ! ASAN_OPTIONS=detect_leaks=0 "$b/fuzz/fuzz_$t" "${args[@]}" "$dir" "${seeds[@]}" >"$dir.log" 2>&1; then
+	if ! ASAN_OPTIONS=detect_leaks=0 /usr/bin/time -f '%U %S' -o "$dir.time" \
+		"$b/fuzz/fuzz_$t" "${args[@]}" "$dir" "${seeds[@]}" >"$dir.log" 2>&1; then
 		# pagewalk, say, needs 17 bytes: a tiny MAX_LEN leaves it nothing to run.
 		echo "failed: $(grep -m1 -E 'ERROR|invariant' "$dir.log" || tail -1 "$dir.log")"
 		return
 	fi
-	end=$(date +%s%N)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir.log")
-	# Our own clock (ns): libFuzzer's exec/s divides by whole seconds.
-	awk -v n="$execs" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f ", n / ((e - s) / 1e9) }'
+	awk -v n="$execs" '{ printf "%.0f ", n / ($1 + $2) }' "$dir.time"
 	find "$dir" -type f -printf '%s\n' | awk '{ s += $1; n++ } END { printf "%.0f\n", n ? s / n : 0 }'
 }
 
 echo "fuzz_rate: ${SECS}s per harness, max_len ${MAXLEN:-libFuzzer default}, $(nproc) CPUs, $(uname -m)"
 echo "build: $B${BASE:+; before: $BASE (run just before each harness of the build)}"
-printf '%-12s %10s %10s %8s %10s %12s\n' target execs/s before speedup vs-empty "avg-input-B"
+printf '%-12s %10s %10s %8s %10s %12s\n' target execs/cpu-s before speedup vs-empty "avg-input-B"
 empty_rate=0
 for t in $TARGETS; do
 	[ -x "$B/fuzz/fuzz_$t" ] || { printf '%-12s %s\n' "$t" "not built"; continue; }
