@@ -10,7 +10,7 @@
 #   MAX_LEN         libFuzzer -max_len (default: libFuzzer's own, as CI runs it); the rate of a
 #                   device harness falls with input length (each byte is part of a guest operation)
 #   BASELINE=DIR    (environment) another DHYVE_FUZZ build, e.g. of main: its harnesses run too
-#   TARGETS="..."   (environment) the harnesses to run (default: all of them)
+#   TARGETS="..."   (environment) the harnesses to run (default: every fuzz_<target> the build has)
 # Goal (fuzz/README.md): >= 200000 execs/s per device harness under ASan+UBSan.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,8 +18,17 @@ B=$(cd "${1:?usage: bench/fuzz_rate.sh FUZZ_BUILD_DIR [SECONDS] [MAX_LEN]}" && p
 SECS=${2:-10}
 MAXLEN=${3:-}
 BASE=${BASELINE:+$(cd "$BASELINE" && pwd)}
-TARGETS=${TARGETS:-"empty uart16550 iobus pci_config fw_cfg rtc ahci virtio_blk virtio_net loader gdb_packet config_file cmdline tracefile pagewalk rlog"}
 DEVICES=" uart16550 iobus pci_config fw_cfg rtc ahci virtio_blk virtio_net "
+# Default: the empty harness, the device harnesses, then every other harness the build has (so a
+# new target is measured without editing this list).
+if [ -z "${TARGETS:-}" ]; then
+	TARGETS="empty$DEVICES"
+	for f in "$B"/fuzz/fuzz_*; do
+		t=${f##*/fuzz_}
+		[[ -x "$f" && "$t" != *_repro && "$t" != seeds_from_log && "$t" != empty && "$DEVICES" != *" $t "* ]] &&
+			TARGETS+=" $t"
+	done
+fi
 for b in "$B" ${BASE:+"$BASE"}; do
 	[ -x "$b/fuzz/fuzz_empty" ] || { echo "fuzz_rate.sh: $b/fuzz/fuzz_empty missing: not a DHYVE_FUZZ build" >&2; exit 1; }
 done
