@@ -254,6 +254,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		};
 		guest_ops_run(&t, data, size);
 		check_clone(&f);
+		/* What the input left behind, for the reproducer's self-test (the save costs: only then). */
+		if (fuzz_outcome_wanted) {
+			uint8_t img[IMG];
+			save(f.r, img);
+			fuzz_outcome_add(img, IMG);
+			fuzz_outcome_u64(f.now ^ f.deadline);
+		}
 	}
 	iobus_destroy(&f.pio);
 	rtc_destroy(f.r);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CI's fuzz check: every committed seed and regression input through every reproducer (always), then,
+# CI's fuzz check: every committed seed and regression input through every reproducer, twice, in two
+# orders, with the same outcome each time (always; see reproduce_main.c), then,
 # where clang's libFuzzer is available, a short bounded fuzzing run per target that fails on a crash.
 #
 # usage: fuzz/run_seeds.sh BUILD_DIR
@@ -32,9 +33,13 @@ for t in $ALL; do
 	[ -x "$repro" ] || fail "$repro is missing: build BUILD_DIR first (cmake --build $BUILD)"
 	inputs=("$SRC/fuzz/corpus/$t")
 	[ -d "$SRC/fuzz/regressions/$t" ] && inputs+=("$SRC/fuzz/regressions/$t")
-	if ! out=$("$repro" "${inputs[@]}" 2>&1); then
+	# The self-test runs each input on a fresh machine, then all again in reverse order on the
+	# machine the harness keeps: an outcome that differs means a reset between inputs missed something.
+	if ! out=$(DHYVE_FUZZ_SELFTEST=1 "$repro" "${inputs[@]}" 2>&1); then
 		echo "$out" | tail -20 >&2
 		last=$(echo "$out" | sed -n 's/^running \(.*\) ([0-9]* bytes)$/\1/p' | tail -1)
+		echo "$out" | grep -q "the first time$" &&
+			fail "$t: an input's outcome depends on the input before it (self-test above)"
 		fail "$t crashed on a committed input; reproduce with: $repro $last"
 	fi
 	echo "ok: $t: $(echo "$out" | tail -1 | sed 's/.*: //')"

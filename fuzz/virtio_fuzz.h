@@ -12,6 +12,7 @@
 #include "devmodel/iobus.h"
 #include "devmodel/pci.h"
 #include "devmodel/virtio_pci.h"
+#include "fuzz/guest_ram.h"
 
 #define VFZ_SLOT 4
 #define VFZ_RAM (128u * 1024)
@@ -41,12 +42,24 @@ struct vfz {
 	unsigned msis, input_notifies;
 	bool loaded;         /* a loaded image may hold what no guest write makes */
 	uint64_t drop_features; /* what the setup action leaves out */
+	/* Machines are kept between inputs (building one cost more than most inputs): vfz_keep takes
+	 * the transport's power-on image, vfz_restore puts the machine back to it. stale: the input
+	 * did what a reset cannot undo (added or removed a function), so the machine is rebuilt. */
+	struct guest_ram_dirty dirty; /* the RAM pages an input wrote */
+	uint8_t clean[4096];
+	size_t nclean;
+	bool stale;
 };
 
 /* Builds the bus, ram and mmio bus; the caller adds its device at VFZ_SLOT, then vfz_attach. */
 bool vfz_create(struct vfz *z);
 void vfz_attach(struct vfz *z);
 void vfz_destroy(struct vfz *z);
+/* After vfz_attach: remembers the power-on state that vfz_restore returns to. */
+void vfz_keep(struct vfz *z);
+/* Machine reset (pci_bus_reset), the power-on transport image loaded, guest RAM zeroed and the
+ * harness's counters cleared: the machine as vfz_keep found it, for the next input. */
+void vfz_restore(struct vfz *z);
 /* Runs the input; device_action gets the subs from VFZ_DEV_OWN, host_input the HOST_INPUT payloads. */
 void vfz_run(struct vfz *z, const uint8_t *data, size_t size,
 	     void (*device_action)(struct vfz *z, unsigned sub, const uint8_t *buf, size_t len),

@@ -425,6 +425,19 @@ static void test_alarm(void **state)
 	f->clk.mono += 2 * 86400 * NS;
 	rtc_poll(f->r);
 	assert_int_equal(rd(f->r, RTC_REG_C), RTC_C_UF);
+
+	/* Nor one whose minute cannot match, though every hour and second can (the search skips
+	 * such minutes and hours whole: it must still look at every one). */
+	wr(f->r, RTC_REG_SEC_ALARM, 0xff);
+	wr(f->r, RTC_REG_MIN_ALARM, 0x60);
+	f->clk.mono += 2 * 86400 * NS;
+	rtc_poll(f->r);
+	assert_int_equal(rd(f->r, RTC_REG_C), RTC_C_UF);
+	/* Any second of 03:59 matches: the last minute of a skipped-to hour is found. */
+	wr(f->r, RTC_REG_MIN_ALARM, 0x59);
+	f->clk.mono += 86400 * NS;
+	rtc_poll(f->r);
+	assert_int_equal(rd(f->r, RTC_REG_C), RTC_C_IRQF | RTC_C_AF | RTC_C_UF);
 }
 
 static void test_cmos_memory(void **state)
