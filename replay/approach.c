@@ -105,7 +105,7 @@ static void learn_rate(struct replayer *r, uint64_t insn, uint64_t now)
 	r->last_ns = now;
 }
 
-/* Far: a slice that covers at most a quarter of the way at the fastest rate seen, and at most
+/* Far: a slice that covers at most an eighth of the way at the fastest rate seen, and at most
  * twice as long as the last one: short slices lose a larger share to entering and leaving the
  * guest, so a rate learnt on them understates what a longer slice runs. */
 static void slice(struct replayer *r, struct vcpu *vcpu, uint64_t left, uint64_t window)
@@ -113,7 +113,7 @@ static void slice(struct replayer *r, struct vcpu *vcpu, uint64_t left, uint64_t
 	set_mode(r, vcpu, AP_SLICE);
 	/* Before any progress was measured, slices grow from the shortest (one may end before the
 	 * guest ran at all). */
-	uint64_t ns = r->rate_measured ? (uint64_t)((double)(left - window / 2) / r->rate / 4.0)
+	uint64_t ns = r->rate_measured ? (uint64_t)((double)(left - window / 2) / r->rate / 8.0)
 				       : r->slice_ns ? 2 * r->slice_ns : SLICE_MIN_NS;
 	if (r->slice_ns && ns > 2 * r->slice_ns)
 		ns = 2 * r->slice_ns;
