@@ -13,6 +13,7 @@
 
 #include "base/bytes.h"
 #include "base/crc32.h"
+#include "base/fdio.h"
 
 struct rlog_writer {
 	pthread_mutex_t lock;
@@ -28,21 +29,6 @@ struct rlog_writer {
 	int err;           /* first error, sticky */
 	char why[160];
 };
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static void fail(struct rlog_writer *w, int err, const char *what)
 {
@@ -69,7 +55,7 @@ static void flush_chunk(struct rlog_writer *w)
 	put_le(h + 8, n, 4);
 	put_le(h + 12, crc32_update(0, h + RLOG_CHUNK_HEADER_BYTES, n), 4);
 	put_le(h + 16, w->chunk_seq, 8);
-	int rc = write_all(w->fd, h, RLOG_CHUNK_HEADER_BYTES + n);
+	int rc = fd_write_all(w->fd, h, RLOG_CHUNK_HEADER_BYTES + n);
 	if (rc < 0) {
 		fail(w, -rc, "write");
 		return;
@@ -114,7 +100,7 @@ struct rlog_writer *rlog_writer_open(const char *path, struct errmsg *e)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	put_le(h + 16, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, 8);
 	put_le(h + 28, crc32_update(0, h, 28), 4);
-	int rc = write_all(w->fd, h, sizeof(h));
+	int rc = fd_write_all(w->fd, h, sizeof(h));
 	if (rc < 0) {
 		errmsg_set(e, -rc, "%s: %s", path, strerror(-rc));
 		close(w->fd);

@@ -17,6 +17,7 @@
 
 #include "base/bytes.h"
 #include "base/crc32.h"
+#include "base/fdio.h"
 
 #define MAGIC "DHYVSNAP"
 #define PAGE 4096u
@@ -40,21 +41,6 @@ struct snapfile_writer {
 	ZSTD_CCtx *zctx;
 };
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 struct snapfile_writer *snapfile_create(const char *path, const char *build_id, struct errmsg *e)
 {
 	struct snapfile_writer *w = calloc(1, sizeof(*w));
@@ -76,7 +62,7 @@ struct snapfile_writer *snapfile_create(const char *path, const char *build_id, 
 		return NULL;
 	}
 	uint8_t zero[SNAPFILE_HEADER_SIZE] = { 0 }; /* the real header comes at commit */
-	int rc = write_all(w->fd, zero, sizeof(zero));
+	int rc = fd_write_all(w->fd, zero, sizeof(zero));
 	if (rc < 0) {
 		errmsg_set(e, -rc, "%s: %s", w->tmp, strerror(-rc));
 		snapfile_abort(w);
@@ -104,9 +90,9 @@ static int add_stored(struct snapfile_writer *w, enum snap_section_type type, co
 	put_le(h + 48, raw, 8);
 	put_le(h + 56, crc32_update(0, data, stored), 4);
 	put_le(h + 60, crc32_update(0, h, 60), 4);
-	int rc = write_all(w->fd, h, sizeof(h));
+	int rc = fd_write_all(w->fd, h, sizeof(h));
 	if (rc == 0 && stored)
-		rc = write_all(w->fd, data, stored);
+		rc = fd_write_all(w->fd, data, stored);
 	if (rc < 0)
 		return errmsg_set(e, -rc, "%s: %s", w->tmp, strerror(-rc));
 	w->off += sizeof(h) + stored;
