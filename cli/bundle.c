@@ -13,11 +13,14 @@
 
 #include "base/crc32.h"
 
+/* The images a run boots from, copied into a bundle under these names. */
+static const char *const images[2] = { BUNDLE_KERNEL, BUNDLE_INITRD };
+
 /* Keys that describe the recording itself, not the machine: never saved in a bundle. */
 static bool bundle_private(const char *name)
 {
 	return strcmp(name, "record") == 0 || strncmp(name, "record.", 7) == 0 || strcmp(name, "replay") == 0 ||
-	       strncmp(name, "kernel.", 7) == 0;
+	       strncmp(name, "kernel.", 7) == 0 || strncmp(name, "initrd.", 7) == 0;
 }
 
 void bundle_path(char *out, size_t size, const char *dir, const char *file)
@@ -78,17 +81,19 @@ int bundle_prepare(const struct config *cfg, const char *dir, bool copy_images, 
 	struct stat st;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return errmsg_set(e, ENOTDIR, "record=%s: not a directory", dir);
-	const char *kernel = config_get(cfg, "kernel");
 	char path[4096];
-	uint32_t crc = 0;
-	uint64_t size = 0;
-	int rc = kernel ? file_identity(kernel, &crc, &size, e) : 0;
-	if (rc == 0 && kernel && copy_images) {
-		bundle_path(path, sizeof(path), dir, BUNDLE_KERNEL);
-		rc = copy_file(kernel, path, e);
+	uint32_t crc[2] = { 0 };
+	uint64_t size[2] = { 0 };
+	for (unsigned i = 0; i < 2; i++) {
+		const char *image = config_get(cfg, images[i]);
+		int rc = image ? file_identity(image, &crc[i], &size[i], e) : 0;
+		if (rc == 0 && image && copy_images) {
+			bundle_path(path, sizeof(path), dir, images[i]);
+			rc = copy_file(image, path, e);
+		}
+		if (rc < 0)
+			return rc;
 	}
-	if (rc < 0)
-		return rc;
 	bundle_path(path, sizeof(path), dir, BUNDLE_CONFIG);
 	FILE *f = fopen(path, "w");
 	if (!f)
@@ -97,8 +102,9 @@ int bundle_prepare(const struct config *cfg, const char *dir, bool copy_images, 
 	for (unsigned i = 0; i < cfg->n; i++)
 		if (!bundle_private(cfg->vars[i].name))
 			fprintf(f, "%s=%s\n", cfg->vars[i].name, cfg->vars[i].value);
-	if (kernel)
-		fprintf(f, "kernel.crc32=%08" PRIx32 "\nkernel.size=%" PRIu64 "\n", crc, size);
+	for (unsigned i = 0; i < 2; i++)
+		if (config_get(cfg, images[i]))
+			fprintf(f, "%s.crc32=%08" PRIx32 "\n%s.size=%" PRIu64 "\n", images[i], crc[i], images[i], size[i]);
 	if (fclose(f) != 0)
 		return errmsg_set(e, errno, "%s: %s", path, strerror(errno));
 	return 0;
@@ -128,8 +134,36 @@ char *bundle_read_text(const char *dir, const char *file, struct errmsg *e)
 	return text;
 }
 
-/* The bundle's configuration fills in what the command line did not say; the kernel is the
- * bundle's copy, or the original file if it still is what was recorded. */
+/* The image to load for key (kernel, initrd): the bundle's copy, or the original file if it
+ * still is what was recorded (its CRC-32 and size). */
+static int use_image(struct config *cfg, const struct config *saved, const char *dir, const char *key,
+		     struct errmsg *e)
+{
+	char name[32], copy[4096];
+	snprintf(name, sizeof(name), "%s.crc32", key);
+	const char *want_crc = config_get(saved, name);
+	snprintf(name, sizeof(name), "%s.size", key);
+	const char *want_size = config_get(saved, name);
+	bundle_path(copy, sizeof(copy), dir, key);
+	const char *image = access(copy, R_OK) == 0 ? copy : config_get(cfg, key);
+	uint32_t crc;
+	uint64_t size;
+	int rc = 0;
+	if (image && want_crc && want_size && (rc = file_identity(image, &crc, &size, e)) == 0) {
+		char got_crc[16], got_size[32];
+		snprintf(got_crc, sizeof(got_crc), "%08" PRIx32, crc);
+		snprintf(got_size, sizeof(got_size), "%" PRIu64, size);
+		if (strcmp(got_crc, want_crc) || strcmp(got_size, want_size))
+			rc = errmsg_set(e, EINVAL, "replay=%s: %s %s is not the image that was recorded (crc32 %s, %s bytes; recorded %s, %s bytes)",
+					dir, key, image, got_crc, got_size, want_crc, want_size);
+	}
+	if (rc == 0 && image && config_set(cfg, key, image) < 0)
+		rc = errmsg_set(e, ENOMEM, "out of memory");
+	return rc;
+}
+
+/* The bundle's configuration fills in what the command line did not say; the kernel and initrd
+ * are the bundle's copies, or the original files if they still are what was recorded. */
 int bundle_load_for_replay(struct config *cfg, struct errmsg *e)
 {
 	const char *dir = config_get(cfg, "replay");
@@ -141,22 +175,8 @@ int bundle_load_for_replay(struct config *cfg, struct errmsg *e)
 	for (unsigned i = 0; rc == 0 && i < saved.n; i++)
 		if (!config_get(cfg, saved.vars[i].name) && config_set(cfg, saved.vars[i].name, saved.vars[i].value) < 0)
 			rc = errmsg_set(e, ENOMEM, "out of memory");
-	const char *want_crc = config_get(&saved, "kernel.crc32"), *want_size = config_get(&saved, "kernel.size");
-	char kpath[4096];
-	bundle_path(kpath, sizeof(kpath), dir, BUNDLE_KERNEL);
-	const char *kernel = access(kpath, R_OK) == 0 ? kpath : config_get(cfg, "kernel");
-	uint32_t crc;
-	uint64_t size;
-	if (rc == 0 && kernel && want_crc && want_size && (rc = file_identity(kernel, &crc, &size, e)) == 0) {
-		char got_crc[16], got_size[32];
-		snprintf(got_crc, sizeof(got_crc), "%08" PRIx32, crc);
-		snprintf(got_size, sizeof(got_size), "%" PRIu64, size);
-		if (strcmp(got_crc, want_crc) || strcmp(got_size, want_size))
-			rc = errmsg_set(e, EINVAL, "replay=%s: kernel %s is not the image that was recorded (crc32 %s, %s bytes; recorded %s, %s bytes)",
-					dir, kernel, got_crc, got_size, want_crc, want_size);
-	}
-	if (rc == 0 && kernel && config_set(cfg, "kernel", kernel) < 0)
-		rc = errmsg_set(e, ENOMEM, "out of memory");
+	for (unsigned i = 0; rc == 0 && i < 2; i++)
+		rc = use_image(cfg, &saved, dir, images[i], e);
 	config_free(&saved);
 	return rc;
 }

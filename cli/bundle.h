@@ -9,7 +9,8 @@
 #include "cli/config.h"
 
 #define BUNDLE_CONFIG "config"     /* the configuration variables, dhyve -k syntax */
-#define BUNDLE_KERNEL "kernel"     /* a copy of the kernel image (record.copy_images) */
+#define BUNDLE_KERNEL "kernel"     /* a copy of the kernel image (record.copy_images); also its config key */
+#define BUNDLE_INITRD "initrd"     /* a copy of the initrd, when there is one */
 #define BUNDLE_LOG    "log.rlog"   /* the replay log */
 #define BUNDLE_TRACE  "trace.dtrace" /* the last exits before the end, a trace file */
 #define BUNDLE_README "README.txt" /* how the run ended and the command that replays it */

@@ -90,7 +90,7 @@ int machine_finish_recording(struct machine *m, enum vm_end how, uint32_t code, 
 	bool traced = m->tracer && tracer_dump(m->tracer, path, e) == 0;
 	snprintf(files, sizeof(files),
 		 "    config        the configuration (dhyve -k syntax)\n"
-		 "    kernel        the kernel image, if record.copy_images was on\n"
+		 "    kernel        the kernel image (and initrd, if any), if record.copy_images was on\n"
 		 "    log.rlog      the replay log: %" PRIu64 " exits, %" PRIu64 " async points, %" PRIu64 " events (dhyvectl --log-dump)\n"
 		 "%s",
 		 st.exits, st.async_points, st.events,
