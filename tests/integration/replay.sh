@@ -129,6 +129,19 @@ replay rt $TMP/bad
 [ "$status" = 4 ] && grep -q "is not the image that was recorded" $TMP/rt.err || fail "changed kernel: $(cat $TMP/rt.err)"
 pass "changed configuration and kernel refused"
 
+# record.copy_images=off: the bundle names the kernel by path, CRC and size; the replay loads it
+# from there and refuses it once it changed.
+cp $GUESTS/replaytick.elf $TMP/own.elf
+record ci $TMP/own.elf $TMP/ci "x" -o record.copy_images=off
+[ "$status" = 1 ] && [ ! -e $TMP/ci/kernel ] || fail "copy_images=off: status $status, kernel copied anyway?"
+replay ci $TMP/ci
+[ "$status" = 1 ] && cmp -s $TMP/ci.rec.out $TMP/ci.out || fail "copy_images=off replay: status $status: $(tail -2 $TMP/ci.err)"
+printf 'x' >>$TMP/own.elf
+replay ci $TMP/ci
+[ "$status" = 4 ] && grep -q "kernel $TMP/own.elf is not the image that was recorded" $TMP/ci.err ||
+	fail "a changed original kernel: status $status: $(tail -2 $TMP/ci.err)"
+pass "record.copy_images=off: replayed from the original kernel, refused once it changed"
+
 record rp $GUESTS/replaypanic.elf $TMP/rp ""
 [ "$status" = 6 ] || fail "recording replaypanic: status $status (expected 6, guest panic): $(cat $TMP/rp.rec.err)"
 pass "guest panic recorded: $(grep 'panic at' $TMP/rp.rec.out), $(counts $TMP/rp.rec.err)"
