@@ -297,7 +297,7 @@ int machine_create(struct machine *m, const struct dhyve_options *o, struct errm
 	iobus_init(&m->pio, "pio");
 	iobus_init(&m->mmio, "mmio");
 	struct vm_config vc = { .name = o->name, .mem_bytes = o->mem_bytes, .ncpus = o->ncpus,
-				.no_pit = o->record_dir || o->replay_dir };
+				.deterministic = o->record_dir || o->replay_dir };
 	m->vm = vm_create(&vc, e);
 	if (!m->vm)
 		return -EINVAL;

@@ -61,6 +61,25 @@ static void filter_entry(struct kvm_cpuid_entry2 *ent)
 	}
 }
 
+/* Recording: what would feed the guest host state outside the five doors is hidden (where KVM
+ * lets it; the table goes into the log, so a replay sees exactly this): RDRAND, RDSEED, RDTSCP,
+ * and the paravirtual clock, async page faults and steal time, which KVM writes into guest memory
+ * on its own. The TSC itself cannot be hidden (docs/replay-format.md). */
+void cpuid_hide_nondeterministic(struct kvm_cpuid2 *c)
+{
+	for (unsigned i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *ent = &c->entries[i];
+		if (ent->function == 1)
+			ent->ecx &= ~(1u << 30);         /* RDRAND */
+		else if (ent->function == 7 && ent->index == 0)
+			ent->ebx &= ~(1u << 18);         /* RDSEED */
+		else if (ent->function == 0x80000001)
+			ent->edx &= ~(1u << 27);         /* RDTSCP */
+		else if (ent->function == 0x40000001) /* CLOCKSOURCE, CLOCKSOURCE2, ASYNC_PF, STEAL_TIME, ASYNC_PF_INT, CLOCKSOURCE_STABLE */
+			ent->eax &= ~(1u << 0 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 14 | 1u << 24);
+	}
+}
+
 struct kvm_cpuid2 *cpuid_supported_filtered(int kvm_fd, struct errmsg *e)
 {
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + CPUID_MAX_ENTRIES * sizeof(c->entries[0]));

@@ -110,9 +110,11 @@ struct vm *vm_create(const struct vm_config *cfg, struct errmsg *e)
 		errmsg_set(e, errno, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (setup_ram(vm, cfg->mem_bytes, e) < 0 || setup_irqchip(vm, cfg->no_pit, e) < 0)
+	if (setup_ram(vm, cfg->mem_bytes, e) < 0 || setup_irqchip(vm, cfg->deterministic, e) < 0)
 		goto fail;
 	vm->cpuid = cpuid_supported_filtered(vm->kvm_fd, e);
+	if (vm->cpuid && cfg->deterministic)
+		cpuid_hide_nondeterministic(vm->cpuid);
 	if (!vm->cpuid)
 		goto fail;
 	int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);

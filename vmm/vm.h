@@ -54,8 +54,9 @@ struct vm_config {
 	const char *name;
 	uint64_t mem_bytes;
 	unsigned ncpus;
-	/* No in-kernel PIT: its interrupts would come at moments no door sees (record and replay). */
-	bool no_pit;
+	/* Record and replay: no in-kernel PIT (its interrupts would come at moments no door sees),
+	 * and CPUID without RDRAND, RDSEED, RDTSCP and KVM's paravirtual clock. */
+	bool deterministic;
 };
 
 /* Opens /dev/kvm and creates the VM with its RAM, irqchip, PIT and vCPUs (not yet running). */

@@ -79,6 +79,7 @@ int kvm_check_caps(int kvm_fd, struct errmsg *e);
 #define CPUID_MAX_ENTRIES 256
 struct kvm_cpuid2 *cpuid_supported_filtered(int kvm_fd, struct errmsg *e);
 int cpuid_set_for_vcpu(const struct kvm_cpuid2 *tmpl, int vcpu_fd, unsigned apic_id, struct errmsg *e);
+void cpuid_hide_nondeterministic(struct kvm_cpuid2 *c);
 /* vmm/vcpu.c */
 struct vcpu *vcpu_create(struct vm *vm, unsigned index, struct errmsg *e);
 void vcpu_destroy(struct vcpu *vcpu);
