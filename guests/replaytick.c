@@ -4,9 +4,10 @@
  * also folds in console input, the CMOS clock, sectors of a virtio-blk disk when there is one
  * (read now and then during the loop), and (replaypanic) panics through pvpanic when an
  * interrupt lands on a counter value with its low 6 bits clear: a panic that depends on timing. */
+#include "cmos.h"
 #include "fb_idt64.h"
 #include "pic8259.h"
-#include "virtio_guest.h"
+#include "virtio_blk_guest.h"
 
 #define RTC_VECTOR PIC_RTC_VECTOR
 #define COM1 0x3f8
@@ -15,19 +16,13 @@
 
 static volatile uint64_t counter, sum = 0xcbf29ce484222325ull;
 static volatile unsigned ticks;
-static struct vg_dev disk;
+static struct vgb_disk disk;
 static bool have_disk;
 static unsigned sectors_read;
 
 static void fold(uint64_t v)
 {
 	sum = (sum ^ v) * 0x100000001b3ull;
-}
-
-static uint8_t cmos_read(uint8_t idx)
-{
-	outb(0x70, idx);
-	return inb(0x71);
 }
 
 static void on_rtc(struct fb_frame *f)
@@ -51,37 +46,15 @@ static void on_rtc(struct fb_frame *f)
 	pic_eoi_slave_irq();
 }
 
-
-struct blk_req {
-	uint32_t type, reserved;
-	uint64_t sector;
-};
-
-/* One 512-byte sector of the disk into the checksum (polled: the queue's used ring). */
+/* One sector of the disk into the checksum. */
 static void read_sector(uint64_t sector)
 {
-	static struct blk_req hdr;
-	static uint8_t data[512], status;
-	hdr = (struct blk_req){ .type = 0, .sector = sector };
-	status = 0xee;
-	struct vg_buf b[3] = { { &hdr, sizeof(hdr), false }, { data, sizeof(data), true }, { &status, 1, true } };
-	uint32_t len;
-	if (vg_submit(&disk, 0, b, 3) < 0)
-		return;
-	vg_kick(&disk, 0);
-	if (vg_wait(&disk, 0, &len, 1000000ul) < 0 || status != 0)
+	static uint8_t data[VGB_SECTOR];
+	if (vgb_read(&disk, sector, data, 1) != VGB_S_OK)
 		return;
 	for (unsigned i = 0; i < sizeof(data); i += 8)
 		fold(*(uint64_t *)(data + i));
 	sectors_read++;
-}
-
-static void find_disk(void)
-{
-	have_disk = vg_find(VG_VENDOR_VIRTIO, VG_DEVICE_BLK, 0, &disk) == 0 && vg_init(&disk, 0) == 0 &&
-		    vg_queue_setup(&disk, 0, 16) == 0;
-	if (have_disk)
-		vg_driver_ok(&disk);
 }
 
 /* Whatever arrived on COM1 by now (the test pipes a line in). */
@@ -99,13 +72,12 @@ void kmain(void)
 	fb_idt_init(0x9f000, 0x9f000);
 	fb_idt_set_handler(RTC_VECTOR, on_rtc);
 	pic_init_rtc_only();
-	find_disk();
+	const char *why;
+	have_disk = vgb_open(&disk, 0, &why) == 0;
 	fold(cmos_read(0x00) | cmos_read(0x02) << 8 | cmos_read(0x04) << 16);
 	cmos_read(0x0c);
-	outb(0x70, 0x0a);
-	outb(0x71, 0x28); /* 256 Hz */
-	outb(0x70, 0x0b);
-	outb(0x71, 0x42); /* periodic interrupts, 24-hour mode */
+	cmos_write(0x0a, 0x28); /* 256 Hz */
+	cmos_write(0x0b, 0x42); /* periodic interrupts, 24-hour mode */
 	__asm__ volatile("sti");
 	while (ticks < TICKS) {
 		counter++;

@@ -1,5 +1,6 @@
 /* rtcirq.elf: IRQ 8 end to end through the 8259 pair (update, 1024 Hz periodic and alarm events,
  * each acknowledged by reading status C); needs the machine to poll the RTC at its deadlines. */
+#include "cmos.h"
 #include "fb_idt64.h"
 #include "pic8259.h"
 
@@ -19,18 +20,6 @@
 
 static volatile unsigned n_irq, n_uf, n_pf, n_af, pf_per_second, timed_out;
 static volatile unsigned pf_at_last_uf;
-
-static uint8_t cmos_read(uint8_t idx)
-{
-	outb(0x70, idx);
-	return inb(0x71);
-}
-
-static void cmos_write(uint8_t idx, uint8_t v)
-{
-	outb(0x70, idx);
-	outb(0x71, v);
-}
 
 static void lapic_write(unsigned reg, uint32_t v)
 {
