@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_machine.h"
 #include "cli/machine.h"
 #include "cli/machine_snapshot.h"
 #include "cli/options.h"
@@ -35,17 +36,7 @@ static void die(const char *what, const char *why)
 static void build(struct machine *m, struct config *cfg, struct dhyve_options *o, const char *kernel)
 {
 	struct errmsg e = { "" };
-	config_init(cfg);
-	config_set(cfg, "name", "bench-snapfile");
-	config_set(cfg, "kernel", kernel);
-	config_set(cfg, "memory.size", "256M");
-	config_set(cfg, "lpc.com1.path", "null");
-	config_set(cfg, "watchdog", "0");
-	config_set(cfg, "pci.0.0.0.device", "hostbridge");
-	config_set(cfg, "pci.0.31.0.device", "lpc");
-	config_set(cfg, "pci.0.3.0.device", "virtio-blk");
-	config_set(cfg, "pci.0.3.0.config", disk);
-	if (options_from_config(cfg, o, &e) < 0 || machine_create(m, o, &e) < 0)
+	if (bench_build_machine(m, cfg, o, "bench-snapfile", kernel, "256M", disk, &e) < 0)
 		die("building the machine", e.text);
 	m->cfg = cfg;
 }

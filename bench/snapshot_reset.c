@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_machine.h"
 #include "cli/machine.h"
 #include "cli/machine_snapshot.h"
 #include "cli/options.h"
@@ -50,17 +51,7 @@ static void build(struct machine *m, struct config *cfg, const char *kernel)
 {
 	struct dhyve_options o;
 	struct errmsg e = { "" };
-	config_init(cfg);
-	config_set(cfg, "name", "bench-reset");
-	config_set(cfg, "kernel", kernel);
-	config_set(cfg, "memory.size", "64M");
-	config_set(cfg, "lpc.com1.path", "null");
-	config_set(cfg, "watchdog", "0");
-	config_set(cfg, "pci.0.0.0.device", "hostbridge");
-	config_set(cfg, "pci.0.31.0.device", "lpc");
-	config_set(cfg, "pci.0.3.0.device", "virtio-blk");
-	config_set(cfg, "pci.0.3.0.config", disk);
-	if (options_from_config(cfg, &o, &e) < 0 || machine_create(m, &o, &e) < 0)
+	if (bench_build_machine(m, cfg, &o, "bench-reset", kernel, "64M", disk, &e) < 0)
 		die("building the machine", e.text);
 }
 
